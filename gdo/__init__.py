@@ -1,0 +1,3 @@
+"""gdo: goal-driven data optimization for multimodal instruction tuning."""
+
+__version__ = "0.1.0"

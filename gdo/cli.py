@@ -1,0 +1,101 @@
+"""The ``gdo`` command: ``gdo <command> [hydra overrides]``.
+
+Every command composes the same Hydra config (``conf/config.yaml``) and calls one
+stage function ``run(cfg) -> Path``. ``gdo <command> --help`` shows the config
+groups and the composed config; ``gdo <command> -m ...`` is a Hydra multirun.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+# command -> (stage function, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("gdo.pipeline:run", "the main job: every stage end to end, skipping fresh ones"),
+    "world": ("gdo.world.stage:run", "generate the embedded synthetic world (pool + benchmarks)"),
+    "pool": ("gdo.pool.stage:run", "read pool files into pool.parquet (single-turn candidates)"),
+    "pretrain": ("gdo.training.pretrain:run", "pre-train the tiny base model on the world"),
+    "describe": ("gdo.descriptors.stage:run", "compute descriptors for every candidate (sharded)"),
+    "describe_merge": ("gdo.descriptors.stage:merge", "merge descriptor shards + robust z-scores"),
+    "score": ("gdo.scoring.stage:run", "shared quality score and candidate score"),
+    "select": ("gdo.selection.stage:run", "build the subset of one goal"),
+    "train": ("gdo.training.stage:run", "fine-tune on a subset (Trainer + DeepSpeed)"),
+    "evaluate": ("gdo.evaluation.stage:run", "evaluate every checkpoint on every benchmark"),
+    "frontier": ("gdo.frontier.stage:run", "frontier table, peak match, CIs, plots, report"),
+}
+# Two-word commands: `gdo describe merge` -> describe_merge.
+SUBCOMMANDS = {("describe", "merge"): "describe_merge"}
+
+
+def conf_dir() -> Path:
+    """The Hydra config tree: ``$GDO_CONF_DIR`` or the repository's ``conf/``."""
+    env = os.environ.get("GDO_CONF_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "conf"
+
+
+def usage() -> str:
+    width = max(len(c) for c in COMMANDS) + 2
+    lines = [
+        "usage: gdo <command> [key=value ...] [--help] [-m]",
+        "",
+        "Goal-driven data optimization for multimodal instruction tuning.",
+        "",
+        "commands:",
+    ]
+    for name, (_, text) in COMMANDS.items():
+        lines.append(f"  {name.replace('_', ' '):<{width}}{text}")
+    lines += [
+        "",
+        "examples:",
+        "  gdo run experiment=demo                  # the CPU demo end to end",
+        "  gdo select goal=temp select.budget=2000  # one stage with overrides",
+        "  gdo run -m experiment=demo sweep=grid    # a Hydra multirun sweep",
+        "  gdo select --help                        # config groups and the composed config",
+    ]
+    return "\n".join(lines)
+
+
+def resolve(target: str):
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def parse_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        return None, argv
+    cmd, rest = argv[0], argv[1:]
+    if rest and (cmd, rest[0]) in SUBCOMMANDS:
+        return SUBCOMMANDS[(cmd, rest[0])], rest[1:]
+    return cmd.replace("-", "_"), rest
+
+
+def _task(cfg) -> object:
+    import gdo.config  # noqa: F401  (registers the schemas)
+
+    return resolve(COMMANDS[cfg.command][0])(cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmd, rest = parse_command(argv)
+    if cmd is None:
+        print(usage())
+        return 0
+    if cmd not in COMMANDS:
+        print(f"gdo: unknown command '{cmd}'\n\n{usage()}", file=sys.stderr)
+        return 2
+    import hydra
+
+    import gdo.config  # noqa: F401
+
+    entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
+    sys.argv = [f"gdo {cmd.replace('_', ' ')}", *rest, f"command={cmd}"]
+    entry()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The root config schema, registered in Hydra's ConfigStore as ``base_config``.
+
+Each stage owns the dataclass of its own config group (``gdo/<stage>/config.py``);
+this module only assembles them. Because the root is a structured config, a
+typo in any group file or override fails with the key's name, e.g.
+``Key 'wieght' not in 'GoalConf'``, and a wrong type fails with the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from gdo.descriptors.config import DescriptorsConf
+from gdo.evaluation.config import EvalConf
+from gdo.logging.config import LoggerConf
+from gdo.models.config import ModelConf
+from gdo.pool.config import PoolConf
+from gdo.scoring.config import ScoreConf
+from gdo.selection.config import GoalConf, SelectConf
+from gdo.training.config import TrainingConf
+from gdo.world.config import WorldConf
+
+
+@dataclass
+class PathsConf:
+    """Where artifacts live. Relative paths resolve against the working directory."""
+
+    root_dir: str = "."
+    output_dir: str = "${paths.root_dir}/outputs"
+    # One folder per experiment name: every stage writes a subfolder here.
+    work_dir: str = "${paths.output_dir}/${name}"
+    # The generated world is shared by every experiment that uses the same preset.
+    world_dir: str = "${paths.output_dir}/world/${world.name}"
+
+
+@dataclass
+class RunConf:
+    """What ``gdo run`` chains (the main job)."""
+
+    # Goals to select and train; `uniform` is the Uni-Nx baseline.
+    goals: list[str] = field(
+        default_factory=lambda: ["uniform", "minloss", "diverse", "temp", "temp_plus"]
+    )
+    # Stages to run, in order; a stage whose manifest matches is skipped.
+    stages: list[str] = field(
+        default_factory=lambda: [
+            "world",
+            "pool",
+            "pretrain",
+            "describe",
+            "score",
+            "select",
+            "train",
+            "evaluate",
+            "frontier",
+        ]
+    )
+    seeds: list[int] = field(default_factory=lambda: [0])
+    force: list[str] = field(default_factory=list)  # stages to rerun even when fresh
+
+
+@dataclass
+class GdoConfig:
+    name: str = "default"
+    command: str = "run"
+    seed: int = 0
+    paths: PathsConf = field(default_factory=PathsConf)
+    world: WorldConf = field(default_factory=WorldConf)
+    pool: PoolConf = field(default_factory=PoolConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    descriptors: DescriptorsConf = field(default_factory=DescriptorsConf)
+    score: ScoreConf = field(default_factory=ScoreConf)
+    goal: GoalConf = field(default_factory=GoalConf)
+    select: SelectConf = field(default_factory=SelectConf)
+    training: TrainingConf = field(default_factory=TrainingConf)
+    eval: EvalConf = field(default_factory=EvalConf)
+    logger: LoggerConf = field(default_factory=LoggerConf)
+    run: RunConf = field(default_factory=RunConf)
+    # Free-form notes an experiment may carry into manifests and reports.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def register_configs() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=GdoConfig)
+
+
+register_configs()

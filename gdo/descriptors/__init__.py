@@ -1,0 +1,1 @@
+"""The six GDO descriptors plus goal relevance, and the sharded describe runner."""

@@ -1,0 +1,1 @@
+"""Benchmark readers, answer extraction, aggregation and checkpoint evaluation."""

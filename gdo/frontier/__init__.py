@@ -1,0 +1,1 @@
+"""The accuracy-vs-samples frontier: peak match, reduction, CIs, plots, report."""

@@ -1,0 +1,1 @@
+"""Media layer: images, videos (decord) and frame folders -> uint8 frame arrays."""

@@ -1,0 +1,1 @@
+"""Pool ingestion: real pool files -> one table of single-turn candidates."""

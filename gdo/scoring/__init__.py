@@ -1,0 +1,1 @@
+"""The shared quality score and candidate score."""

@@ -1,0 +1,1 @@
+"""Goal presets and constrained, stratified subset construction."""

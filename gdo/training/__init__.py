@@ -1,0 +1,1 @@
+"""SFT of a Qwen-VL model on a subset (transformers Trainer + DeepSpeed ZeRO-3)."""

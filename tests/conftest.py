@@ -1,0 +1,40 @@
+"""Shared fixtures: offline environment, composed configs, a small generated world."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("GDO_PROGRESS", "0")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from gdo.cli import conf_dir  # noqa: E402
+
+
+def compose(overrides: list[str] | None = None, config_name: str = "config"):
+    """Compose the real config tree the way ``gdo`` does (with the schemas registered)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    import gdo.config  # noqa: F401
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        return hydra_compose(config_name=config_name, overrides=overrides or [])
+
+
+@pytest.fixture
+def cfg_factory(tmp_path: Path):
+    """``cfg_factory(*overrides)``: the real config with outputs under tmp_path."""
+
+    def make(*overrides: str):
+        return compose([f"paths.root_dir={tmp_path}", *overrides])
+
+    return make
