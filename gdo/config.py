@@ -60,6 +60,12 @@ class RunConf:
     )
     seeds: list[int] = field(default_factory=lambda: [0])
     force: list[str] = field(default_factory=list)  # stages to rerun even when fresh
+    # Link pool / base model / descriptors from this experiment folder instead of
+    # recomputing them (sweeps and extra seeds reuse one descriptor pass).
+    share_from: str | None = None
+    # Sweep objective returned to the sweeper: final:<benchmark> or auc:<benchmark>.
+    objective: str | None = None
+    objective_goal: str | None = None  # goal whose curve the objective reads (default: goal)
 
 
 @dataclass

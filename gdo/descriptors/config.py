@@ -7,7 +7,34 @@ from typing import Any
 
 
 @dataclass
+class ShardConf:
+    """Which slice of the pool this process describes.
+
+    ``None`` means: take ``RANK`` / ``WORLD_SIZE`` from the environment (torchrun,
+    SLURM via the launcher), else rank 0 of 1.
+    """
+
+    rank: int | None = None
+    world_size: int | None = None
+
+
+@dataclass
 class DescriptorsConf:
     # name -> {_target_: ..., options}; adding a descriptor never edits the others.
+    # An item may carry `enabled: false` (its columns become NaN) or be set to null (dropped).
     items: dict[str, Any] = field(default_factory=dict)
+    # Candidates per model pass; 1 reproduces the reference's one-sample-at-a-time loop.
     batch_size: int = 16
+    # Sort by media kind / frame count / text length so a batch pads little.
+    sort_by_length: bool = True
+    shard: ShardConf = field(default_factory=ShardConf)
+    # Overrides cfg.model.path (tests, benchmarks); else cfg.model.path, else <work_dir>/base_model.
+    model_path: str | None = None
+    # torch threads per rank; 1 is fastest on a shared CPU box (see TINY_MODEL.md).
+    num_threads: int = 1
+    # Frames loaded once per candidate and shared by every media descriptor.
+    max_frames: int = 8
+    # flush + fsync the shard after every batch (durable resume); off only for benchmarks.
+    fsync: bool = True
+    # Columns that get no robust z-score (ids, raw colour statistics).
+    no_zscore: list[str] = field(default_factory=lambda: ["cluster_id"])

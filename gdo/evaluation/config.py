@@ -2,9 +2,77 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BenchmarkConf:
+    """One benchmark suite: where its question file is and how to read it."""
+
+    # The name used in output files and the frontier table (e.g. mvbench, videomme).
+    name: str = ""
+    # Reader: mvbench | videomme | mlvu | lvbench | custom
+    kind: str = "mvbench"
+    # A question file (json / jsonl / parquet) or, for MVBench / MLVU dev, a folder of them.
+    path: str = ""
+    # Folder the video paths resolve against; null = the question file's folder.
+    media_root: str | None = None
+    # MVBench only: subtask -> video folder under media_root (default: the subtask name).
+    media_map: dict[str, str] = field(default_factory=dict)
+    # MVBench only: subtasks whose "video" is a folder of frames (tvqa's episodic_reasoning).
+    frame_subtasks: list[str] = field(default_factory=list)
+    # Evaluate only the first N questions (smoke runs); null = all.
+    limit: int | None = None
+    # Task name of this suite in lmms-eval (mvbench, videomme, mlvu_test, lvbench).
+    lmms_eval_task: str | None = None
+
+
+@dataclass
+class FrontierConf:
+    """How ``gdo frontier`` compares goals with the baseline."""
+
+    # The goal whose final accuracy every other goal is compared with (Uni-Nx).
+    baseline: str = "uniform"
+    # Paired bootstrap over questions: resamples and confidence level.
+    n_bootstrap: int = 2000
+    ci: float = 0.95
+    seed: int = 0
+    # auto: log-x when the positive training-sample counts span more than a decade.
+    log_x: str = "auto"  # auto | on | off
+    # Group field of each benchmark kind shown in the subtask table / heatmap.
+    subtask_fields: dict[str, str] = field(
+        default_factory=lambda: {
+            "mvbench": "subtask",
+            "videomme": "task_type",
+            "mlvu": "task_type",
+            "lvbench": "question_type",
+            "custom": "subtask",
+        }
+    )
+    # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.evaluation.import_lmms_eval).
+    include_lmms_eval: bool = True
 
 
 @dataclass
 class EvalConf:
+    """What ``gdo evaluate`` scores, and how."""
+
     name: str = "world"
+    benchmarks: list[BenchmarkConf] = field(default_factory=list)
+    # likelihood: highest option log-prob (fast, deterministic; the CPU default)
+    # generate: greedy answer + letter extraction (the harness protocol)
+    mode: str = "likelihood"
+    # What score_options scores as the answer: text | letter | both ("A. text")
+    likelihood_target: str = "text"
+    max_new_tokens: int = 16
+    # Questions per model call.
+    batch_size: int = 16
+    # Evaluate the base model as samples=0 of every goal's curve.
+    include_base: bool = True
+    # The base model folder; null = model.path, else <work_dir>/base_model.
+    base_path: str | None = None
+    # Goal runs to evaluate (folders under <work_dir>/train); empty = every one found.
+    goals: list[str] = field(default_factory=list)
+    # torch threads while evaluating (2 shared cores: 1 is fastest here).
+    threads: int = 1
+    frontier: FrontierConf = field(default_factory=FrontierConf)

@@ -2,10 +2,56 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TinyConf:
+    """Sizes of the random-init tiny Qwen2-VL (``gdo.models.build_tiny``).
+
+    Defaults follow shared/reference/TINY_MODEL.md: ~0.5M parameters, patch 4 on 32x32 frames.
+    """
+
+    hidden_size: int = 128
+    intermediate_size: int = 256
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    rope_theta: float = 1000000.0
+    max_position_embeddings: int = 2048
+    vision_embed_dim: int = 64
+    vision_depth: int = 2
+    vision_num_heads: int = 4
+    vision_mlp_ratio: float = 2.0
+    patch_size: int = 4
+    spatial_merge_size: int = 2
+    temporal_patch_size: int = 2
+    # Seed of the random initialisation, so a rebuilt base model is the same model.
+    seed: int = 0
 
 
 @dataclass
 class ModelConf:
+    """Which VLM, how it is loaded and how samples become model inputs."""
+
     name: str = "tiny_qwen2vl"
+    # A local save_pretrained folder or a hub id; null = the caller passes the path
+    # (the tiny model is built by the pretrain stage into its own folder).
     path: str | None = None
+    # float32 | bfloat16 | float16
+    dtype: str = "float32"
+    # sdpa | eager | flash_attention_2
+    attn_implementation: str = "sdpa"
+    # Frames sampled per video, and the pixel budget per frame (H*W after resizing).
+    frames: int = 4
+    max_pixels: int = 1024
+    min_pixels: int | None = None
+    # Longest token sequence; longer samples lose frames first, then raise SampleTooLong.
+    max_length: int = 1024
+    min_frames: int = 2
+    # Samples per forward pass in loss / generate / score_options.
+    batch_size: int = 16
+    system_prompt: str = "You are a helpful assistant."
+    # Batch the CPU vision attention's per-frame-pair SDPA calls into one (equality-tested).
+    fast_vision_attention: bool = True
+    tiny: TinyConf = field(default_factory=TinyConf)

@@ -1,0 +1,31 @@
+"""Media paths: resolve a record's relative path against a media root, safely."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gdo.media.errors import MediaError
+
+
+def resolve_media(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """Absolute path of ``path``; with a ``root``, it must stay inside that root.
+
+    With a root set, absolute paths and ``..`` escapes are refused with a
+    :class:`MediaError`: a pool file must not be able to point the pipeline at
+    arbitrary files of the machine. The containment check is lexical (no
+    symlink resolution) on purpose, because real media folders are often
+    symlinks to shared storage and those must keep working.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise MediaError(path, "empty media path")
+    if root is None:
+        return Path(os.path.abspath(os.path.expanduser(text)))
+    if os.path.isabs(text) or text.startswith("~"):
+        raise MediaError(path, f"absolute path refused: media paths must be relative to {root}")
+    base = os.path.abspath(os.path.expanduser(os.fspath(root)))
+    full = os.path.normpath(os.path.join(base, text))
+    if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
+        raise MediaError(path, f"path escapes the media root {base}")
+    return Path(full)

@@ -1,0 +1,244 @@
+"""``gdo run``: the main job, every stage end to end.
+
+world -> pool -> (pretrain) -> describe (+ merge) -> score -> select (each goal, then
+the uniform baseline) -> train (each subset) -> evaluate (every checkpoint) -> frontier.
+
+Each stage checks its own manifest key and returns at once when its artifact is
+fresh, so a rerun after a crash resumes where it stopped and a sweep over goal
+weights reuses one descriptor pass. ``run.force`` names stages to redo anyway.
+Several seeds (``run.seeds``) run the seed-dependent stages (select, train,
+evaluate, frontier) in ``<work_dir>-seed<k>`` folders that link to the shared,
+seed-independent artifacts (``run.share_from``, used by sweeps, works the same).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from gdo.cli import conf_dir, resolve
+from gdo.utils.io import atomic_write_json
+from gdo.utils.manifest import MANIFEST
+from gdo.utils.progress import progress
+from gdo.utils.stage import work_dir, world_dir
+
+log = logging.getLogger(__name__)
+
+# Artifacts that depend neither on the seed nor on goal/score weights: shared by link.
+SHARED = ("pool", "base_model", "descriptors")
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str  # the name used in run.stages / run.force
+    target: str  # "module:function"
+    goal: str | None = None  # per-goal steps run with cfg.goal replaced
+
+    @property
+    def label(self) -> str:
+        return f"{self.stage} {self.goal}" if self.goal else self.stage
+
+
+def plan(cfg: DictConfig) -> list[Step]:
+    """The steps of one seed, in order, for the stages listed in ``run.stages``."""
+    wanted = list(cfg.run.stages)
+    gdo_goals = [g for g in cfg.run.goals if g != "uniform"]
+    # The uniform baseline is sized from a GDO goal's subset, so it is selected last.
+    goals = gdo_goals + (["uniform"] if "uniform" in cfg.run.goals else [])
+    steps: list[Step] = []
+    for stage in wanted:
+        if stage == "world":
+            steps.append(Step("world", "gdo.world.stage:run"))
+        elif stage == "pool":
+            steps.append(Step("pool", "gdo.pool.stage:run"))
+        elif stage == "pretrain":
+            steps.append(Step("pretrain", "gdo.training.pretrain:run"))
+        elif stage == "describe":
+            steps.append(Step("describe", "gdo.descriptors.stage:run"))
+            steps.append(Step("describe", "gdo.descriptors.stage:merge"))
+        elif stage == "score":
+            steps.append(Step("score", "gdo.scoring.stage:run"))
+        elif stage == "select":
+            steps += [Step("select", "gdo.selection.stage:run", g) for g in goals]
+        elif stage == "train":
+            steps += [Step("train", "gdo.training.stage:run", g) for g in goals]
+        elif stage == "evaluate":
+            steps.append(Step("evaluate", "gdo.evaluation.stage:run"))
+        elif stage == "frontier":
+            steps.append(Step("frontier", "gdo.frontier.stage:run"))
+        else:
+            raise ValueError(
+                f"run.stages: unknown stage '{stage}'; expected one of world, pool, pretrain, "
+                "describe, score, select, train, evaluate, frontier"
+            )
+    return steps
+
+
+def goal_config(cfg: DictConfig, goal: str) -> DictConfig:
+    """``cfg`` with its ``goal`` node composed from ``conf/goal/<goal>.yaml``.
+
+    The user's ``goal.*`` command-line overrides are applied on top, exactly as
+    ``gdo select goal=<goal> goal.x=...`` would.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    user = []
+    if HydraConfig.initialized():
+        user = [o for o in HydraConfig.get().overrides.task if o.lstrip("+~").startswith("goal.")]
+    overrides = [f"goal={goal}", *user]
+    if GlobalHydra.instance().is_initialized():
+        node = compose(config_name="config", overrides=overrides).goal
+    else:
+        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+            node = compose(config_name="config", overrides=overrides).goal
+    out = cfg.copy()
+    with open_dict(out):
+        out.goal = node
+    return out
+
+
+def seed_config(cfg: DictConfig, seed: int, n_seeds: int) -> DictConfig:
+    """The config of one seed: its own work dir when there are several seeds."""
+    out = cfg.copy()
+    with open_dict(out):
+        out.seed = int(seed)
+        if n_seeds > 1:
+            base = work_dir(cfg)
+            out.paths.work_dir = str(base.parent / f"{base.name}-seed{seed}")
+            out.run.share_from = str(base)
+    return out
+
+
+def link_shared(cfg: DictConfig) -> None:
+    """Link the seed-independent artifacts of ``run.share_from`` into this work dir."""
+    src = cfg.run.get("share_from")
+    if not src:
+        return
+    src, dst = Path(src).resolve(), work_dir(cfg)
+    if src == dst:
+        return
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in SHARED:
+        target, link = src / name, dst / name
+        target.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink() and link.resolve() == target:
+            continue
+        if link.exists() or link.is_symlink():
+            raise FileExistsError(
+                f"{link} exists and is not a link to {target}; remove it or unset run.share_from"
+            )
+        link.symlink_to(target, target_is_directory=True)
+
+
+def forget(cfg: DictConfig, step: Step) -> None:
+    """Drop a stage's manifest so that the stage runs again (``run.force``)."""
+    base = work_dir(cfg)
+    folders = {
+        "world": [world_dir(cfg)],
+        "pool": [base / "pool"],
+        "pretrain": [base / "base_model"],
+        "describe": [base / "descriptors"],
+        "score": [base / "scores"],
+        "select": [base / "subsets" / str(step.goal)],
+        "train": [base / "train" / str(step.goal)],
+        "evaluate": list((base / "eval").glob("*/*")) if (base / "eval").exists() else [],
+        "frontier": [base / "frontier"],
+    }[step.stage]
+    for folder in folders:
+        (Path(folder) / MANIFEST).unlink(missing_ok=True)
+
+
+def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
+    timings = []
+    for step in steps:
+        scfg = goal_config(cfg, step.goal) if step.goal else cfg
+        if step.stage in cfg.run.force:
+            forget(scfg, step)
+        if bar is not None:
+            bar.set_description(f"gdo run [{step.label}]")
+        os.environ["GDO_STAGE"] = step.label
+        log.info("stage %s", step.label)
+        start = time.perf_counter()
+        fn: Callable = resolve(step.target)
+        out = fn(scfg)
+        timings.append(
+            {"step": step.label, "seconds": round(time.perf_counter() - start, 2), "out": str(out)}
+        )
+        if bar is not None:
+            bar.update(1)
+    os.environ.pop("GDO_STAGE", None)
+    return timings
+
+
+def run(cfg: DictConfig) -> Path | float:
+    """Run the main job; returns the frontier report path (or the sweep objective)."""
+    seeds = list(cfg.run.seeds) or [int(cfg.seed)]
+    configs = [seed_config(cfg, s, len(seeds)) for s in seeds]
+    plans = [plan(c) for c in configs]
+    shared_stages = {"world", "pool", "pretrain", "describe"}
+    # Shared stages run once (in the first seed's folder or in run.share_from).
+    plans = [plans[0]] + [[s for s in p if s.stage not in shared_stages] for p in plans[1:]]
+    total = sum(len(p) for p in plans)
+    timings: list[dict] = []
+    with progress(total=total, desc="gdo run", unit="step", position=0) as bar:
+        for c, p in zip(configs, plans):
+            link_shared(c)
+            timings += run_steps(c, p, bar)
+    if len(seeds) > 1 and "frontier" in cfg.run.stages:
+        from gdo.frontier.seeds import aggregate_seeds
+
+        timings.append({"step": "frontier seeds", "out": str(aggregate_seeds(cfg, configs))})
+    summary = work_dir(cfg) / "run_summary.json"
+    atomic_write_json(
+        summary, {"name": cfg.name, "seeds": seeds, "steps": timings, "config": _plain(cfg)}
+    )
+    report = work_dir(configs[0]) / "frontier" / "report.md"
+    print(f"\ngdo run '{cfg.name}' done: {len(timings)} steps")
+    for t in timings:
+        print(f"  {t['step']:<24} {t.get('seconds', ''):>8}  {t['out']}")
+    if report.exists():
+        print(f"\nreport: {report}\nplots:  {report.parent / 'plots'}")
+    objective = cfg.run.get("objective")
+    value = objective_value(configs[0], objective) if objective else None
+    from gdo.sweep import write_pointer
+
+    write_pointer(cfg, work_dir(configs[0]), value)
+    return value if objective else report
+
+
+def objective_value(cfg: DictConfig, objective: str) -> float:
+    """A sweep objective read from the frontier table.
+
+    ``final:<benchmark>`` = the goal's final accuracy; ``auc:<benchmark>`` = the
+    area under its accuracy-vs-samples curve (normalised by the sample range).
+    """
+    import numpy as np
+    import pandas as pd
+
+    kind, _, bench = objective.partition(":")
+    df = pd.read_parquet(work_dir(cfg) / "frontier" / "frontier.parquet")
+    goal = cfg.run.get("objective_goal") or cfg.goal.name
+    rows = df[(df["benchmark"] == bench) & (df["goal"] == goal)].sort_values("samples")
+    if rows.empty:
+        raise ValueError(f"run.objective: no frontier rows for goal '{goal}', benchmark '{bench}'")
+    if kind == "final":
+        return float(rows["accuracy"].iloc[-1])
+    if kind == "auc":
+        x, y = rows["samples"].to_numpy(float), rows["accuracy"].to_numpy(float)
+        if len(x) < 2 or x[-1] == x[0]:
+            return float(y[-1])
+        return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+    raise ValueError(f"run.objective: '{objective}'; expected final:<benchmark> or auc:<benchmark>")
+
+
+def _plain(cfg: DictConfig) -> dict:
+    return json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True), default=str))
