@@ -1,11 +1,154 @@
-"""Schema of ``conf/world/*.yaml`` (the embedded synthetic world). Owned by gdo.world."""
+"""Schema of ``conf/world/*.yaml`` (the embedded synthetic world). Owned by gdo.world.
+
+Every knob is documented in ``conf/world/default.yaml``; this module only types them so a
+typo in a preset fails with the key's name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+DURATIONS = ("image", "0_30_s", "30_60_s", "1_2_m", "2_3_m")
+TEMPORAL_QTYPES = ("appearance_order", "state_change", "moving_count", "motion_direction")
+STATIC_QTYPES = ("colour", "count", "existence")
+QTYPES = TEMPORAL_QTYPES + STATIC_QTYPES
+
+
+def _colours() -> dict[str, list[int]]:
+    return {
+        "red": [230, 30, 30],
+        "green": [30, 200, 40],
+        "blue": [40, 80, 255],
+        "yellow": [240, 230, 30],
+        "purple": [170, 40, 220],
+        "orange": [250, 140, 20],
+        "white": [245, 245, 245],
+        "cyan": [30, 220, 220],
+    }
+
+
+@dataclass
+class WasteConf:
+    """Waste rates of a source (kinds are exclusive; a candidate has at most one).
+
+    ``static``: share of the source's video clips that are still (every question on them is
+    static waste). ``duplicate`` / ``leaked`` / ``wrong``: expected share of the questions
+    of the other clips (and of images).
+    """
+
+    duplicate: float = 0.0
+    leaked: float = 0.0
+    static: float = 0.0
+    wrong: float = 0.0
+    # Share of duplicates that repeat the question verbatim (the rest are paraphrases).
+    duplicate_identical: float = 0.5
+
+
+@dataclass
+class SourceConf:
+    """One pool source: ``{duration}_{name}`` (video) or ``image_{name}`` (images)."""
+
+    name: str = "shapes"
+    duration: str = "0_30_s"
+    clips: int = 100
+    qa_min: int = 2
+    qa_max: int = 6
+    mc_share: float = 0.4
+    waste: WasteConf = field(default_factory=WasteConf)
+    # Per-source overrides of the world's question mix (qtype -> weight).
+    question_mix: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SceneConf:
+    """What a clip looks like: canvas, objects, motion."""
+
+    canvas: int = 32
+    grid: int = 0
+    shapes: list[str] = field(default_factory=lambda: ["square", "circle", "triangle", "diamond"])
+    colours: dict[str, list[int]] = field(default_factory=_colours)
+    shape_size: list[int] = field(default_factory=lambda: [8, 10])
+    objects: list[int] = field(default_factory=lambda: [1, 3])
+    distractors: list[int] = field(default_factory=lambda: [0, 1])
+    travel: int = 16
+    directions: list[str] = field(default_factory=lambda: ["left", "right", "up", "down"])
+    short_frames: list[int] = field(default_factory=lambda: [8, 16])
+    long_frames: list[int] = field(default_factory=lambda: [32, 64])
+
+
+@dataclass
+class BenchmarkSizes:
+    """Questions per held-out suite and the frames of their clips."""
+
+    mvbench_per_subtask: int = 40
+    mvbench_subtasks: list[str] = field(
+        default_factory=lambda: [
+            "action_sequence",
+            "state_change",
+            "moving_count",
+            "moving_direction",
+            "object_existence",
+        ]
+    )
+    videomme_videos: int = 80
+    videomme_questions_per_video: int = 3
+    mlvu: int = 200
+    mlvu_options: list[int] = field(default_factory=lambda: [4, 6])
+    lvbench_videos: int = 56
+    lvbench_questions_per_video: int = 3
+    lvbench_frames: list[int] = field(default_factory=lambda: [48, 64])
+    seed_offset: int = 1000
+
+
+@dataclass
+class PretrainConf:
+    """The generic perception split used to pre-train the tiny base model."""
+
+    images: int = 1500
+    videos: int = 1500
+    qa_max: int = 2
+    distractors: list[int] = field(default_factory=lambda: [0, 0])
+    question_mix: dict[str, float] = field(
+        default_factory=lambda: {
+            "colour": 1.0,
+            "count": 1.0,
+            "existence": 0.5,
+            "appearance_order": 1.0,
+            "state_change": 1.0,
+            "moving_count": 0.5,
+            "motion_direction": 0.0,
+        }
+    )
+    seed_offset: int = 5000
 
 
 @dataclass
 class WorldConf:
+    """The whole world: scene, question mix, pool sources, benchmarks, pretrain split."""
+
     name: str = "default"
     seed: int = 0
+    scene: SceneConf = field(default_factory=SceneConf)
+    n_options: int = 4
+    mc_answer: str = "letter_text"
+    question_mix: dict[str, float] = field(
+        default_factory=lambda: {
+            "appearance_order": 1.3,
+            "state_change": 1.0,
+            "moving_count": 0.6,
+            "motion_direction": 0.3,
+            "colour": 1.0,
+            "count": 0.6,
+            "existence": 0.5,
+        }
+    )
+    image_question_mix: dict[str, float] = field(
+        default_factory=lambda: {"colour": 1.0, "count": 1.0, "existence": 0.6}
+    )
+    sources: list[SourceConf] = field(default_factory=lambda: [SourceConf()])
+    benchmarks: BenchmarkSizes = field(default_factory=BenchmarkSizes)
+    pretrain: PretrainConf = field(default_factory=PretrainConf)
+    verify_videos: int = 32
+    codec: str = "mp4v"
+    notes: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,132 @@
+"""Held-out clips and questions for the benchmark suites (other seeds, never a pool clip).
+
+Benchmarks carry no waste and balance their answer letters: the correct option's
+position cycles through the letters, so a letter prior scores chance.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gdo.world.config import QTYPES, SceneConf
+from gdo.world.media_io import write_video
+from gdo.world.pool_writer import SCENARIO_OF
+from gdo.world.questions import QA, make_options, questions_for
+from gdo.world.scene import Clip, frames_hash, make_clip, render
+
+_MAX_REDRAWS = 200
+
+
+@dataclass
+class BenchQuestion:
+    """One benchmark question: the QA, its options (answer placed by letter balance)."""
+
+    qa: QA
+    options: list[str]
+
+    @property
+    def letter(self) -> str:
+        """Letter of the correct option."""
+        return "ABCDEF"[self.options.index(self.qa.answer)]
+
+
+class ClipMaker:
+    """Draws held-out clips whose content is in no forbidden set (pool, pretrain, suites)."""
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        scene: SceneConf,
+        forbidden: set[str],
+        codec: str,
+        counts: Counter,
+    ) -> None:
+        self.rng, self.scene, self.forbidden = rng, scene, forbidden
+        self.codec, self.counts = codec, counts
+        self._letter = 0
+        self.videos: list[tuple[Path, int]] = []
+
+    def next_index(self, n_options: int) -> int:
+        """Cycle the correct answer's position through the letters (balanced answers)."""
+        self._letter += 1
+        return (self._letter - 1) % n_options
+
+    def draw(
+        self,
+        qtype: str,
+        frames: tuple[int, int],
+        n_options: int,
+        *,
+        extra: int = 0,
+        min_space: int = 2,
+    ) -> tuple[Clip, np.ndarray, list[BenchQuestion]]:
+        """A fresh clip with a question of ``qtype`` and up to ``extra`` other questions.
+
+        Only questions whose answer space holds ``min_space`` answers are asked, so a
+        suite with a fixed number of options never gets a yes/no question.
+        """
+        if qtype not in QTYPES:
+            raise ValueError(f"unknown question type '{qtype}' (expected one of {QTYPES})")
+        rng = self.rng
+        for _ in range(_MAX_REDRAWS):
+            n_frames = int(rng.integers(frames[0], frames[1] + 1))
+            scenario = SCENARIO_OF.get(qtype) or str(rng.choice(["motion", "change", "static"]))
+            clip = make_clip(rng, scenario, n_frames, self.scene)
+            cands = [q for q in questions_for(clip, rng, self.scene) if len(q.space) >= min_space]
+            first = [q for q in cands if q.qtype == qtype]
+            if not first:
+                self.counts["benchmark_redraws_no_question"] += 1
+                continue
+            pixels = render(clip, self.scene)
+            h = frames_hash(pixels)
+            if h in self.forbidden:
+                self.counts["benchmark_redraws_seen_clip"] += 1
+                continue
+            self.forbidden.add(h)
+            head = first[int(rng.integers(0, len(first)))]
+            others = [q for q in cands if q.key != head.key]
+            rng.shuffle(others)
+            chosen = [head, *others[:extra]]
+            qs = []
+            for qa in chosen:
+                n = min(n_options, len(qa.space))
+                opts = make_options(rng, qa, n, answer_index=self.next_index(n))
+                qs.append(BenchQuestion(qa, opts))
+            return clip, pixels, qs
+        raise RuntimeError(f"no held-out clip with a '{qtype}' question after {_MAX_REDRAWS} draws")
+
+    def write(self, path: Path, pixels: np.ndarray, seconds: tuple[float, float]) -> float:
+        """Write a clip's video lasting a random duration in ``seconds``; return it."""
+        duration = float(self.rng.uniform(*seconds))
+        write_video(path, pixels, duration, self.codec)
+        self.videos.append((path, len(pixels)))
+        self.counts["benchmark_videos"] += 1
+        return duration
+
+
+def time_reference(clip: Clip, qa: QA, duration_s: float) -> str:
+    """``MM:SS-MM:SS``: the part of the clip the question is about (LVBench field)."""
+    per = duration_s / max(clip.n_frames, 1)
+    start, end = 0, clip.n_frames
+    if qa.qtype == "appearance_order":
+        hit = [o for o in clip.objects if o.colour == qa.answer]
+        if hit:
+            start, end = hit[0].start, hit[0].end
+    elif qa.qtype == "state_change":
+        target = next((o for o in clip.objects if o.change_at >= 0), None)
+        if target is not None:
+            start, end = (
+                (0, target.change_at)
+                if qa.variant == "start"
+                else (target.change_at, clip.n_frames)
+            )
+
+    def mmss(frame: int) -> str:
+        s = int(round(frame * per))
+        return f"{s // 60:02d}:{s % 60:02d}"
+
+    return f"{mmss(start)}-{mmss(end)}"
