@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     import gdo.config  # noqa: F401
 
     entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
-    sys.argv = [f"gdo {cmd.replace('_', ' ')}", *rest, f"command={cmd}"]
+    sys.argv = [f"gdo {cmd.replace('_', ' ')}", f"command={cmd}", *rest]
     entry()
     return 0
 

@@ -63,6 +63,9 @@ class RunConf:
     # Link pool / base model / descriptors from this experiment folder instead of
     # recomputing them (sweeps and extra seeds reuse one descriptor pass).
     share_from: str | None = None
+    # Goals whose subsets / checkpoints / evaluations are linked from share_from rather
+    # than recomputed (e.g. [uniform]: ablations and sweep points reuse one baseline).
+    share_baseline: list[str] = field(default_factory=list)
     # Sweep objective returned to the sweeper: final:<benchmark> or auc:<benchmark>.
     objective: str | None = None
     objective_goal: str | None = None  # goal whose curve the objective reads (default: goal)

@@ -49,9 +49,10 @@ class Step:
 def plan(cfg: DictConfig) -> list[Step]:
     """The steps of one seed, in order, for the stages listed in ``run.stages``."""
     wanted = list(cfg.run.stages)
-    gdo_goals = [g for g in cfg.run.goals if g != "uniform"]
-    # The uniform baseline is sized from a GDO goal's subset, so it is selected last.
-    goals = gdo_goals + (["uniform"] if "uniform" in cfg.run.goals else [])
+    shared = set(cfg.run.share_baseline)
+    gdo_goals = [g for g in cfg.run.goals if not g.startswith("uniform") and g not in shared]
+    # Uniform baselines are sized from a GDO goal's subset, so they are selected last.
+    goals = gdo_goals + [g for g in cfg.run.goals if g.startswith("uniform") and g not in shared]
     steps: list[Step] = []
     for stage in wanted:
         if stage == "world":
@@ -127,9 +128,20 @@ def link_shared(cfg: DictConfig) -> None:
     if src == dst:
         return
     dst.mkdir(parents=True, exist_ok=True)
-    for name in SHARED:
+    names = list(SHARED)
+    for goal in cfg.run.share_baseline:
+        names += [f"subsets/{goal}", f"train/{goal}", f"eval/{goal}"]
+        if not (src / "eval" / goal).is_dir():
+            raise FileNotFoundError(
+                f"run.share_baseline: {src / 'eval' / goal} does not exist; run the experiment "
+                f"at {src} first (it evaluates the '{goal}' baseline)"
+            )
+    if cfg.run.share_baseline and (src / "eval" / "base").is_dir():
+        names.append("eval/base")  # the base model's scores (samples = 0) as well
+    for name in names:
         target, link = src / name, dst / name
         target.mkdir(parents=True, exist_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink() and link.resolve() == target:
             continue
         if link.exists() or link.is_symlink():
