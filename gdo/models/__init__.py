@@ -6,8 +6,10 @@ A *sample* is a dict, normally a candidate row (docs/ARCHITECTURE.md):
 - ``media_kind``: ``image`` | ``video`` | ``frames`` | ``none``; ``media``: list of paths,
   loaded with ``gdo.media.load_media(kind, paths, model.frames, model.max_pixels)``,
 - or ``frames``: a preloaded ``np.ndarray`` (T, H, W, 3) uint8 that bypasses loading
-  (T == 1 is an image, T > 1 a video),
-- optional ``options`` (list[str], option texts without letters) and ``answer_letter``.
+  (``media_kind`` image: T images, video/frames: one clip; without a kind T == 1 is an
+  image, T > 1 a video),
+- optional ``options`` (list[str], option texts without letters), ``answer_letter``,
+  ``duration_s`` (Qwen3-VL frame timestamps) and ``uid`` (named in error messages).
 
 The prompt is the question as it stands (MCQ option lines are already in it); the target is
 ``answer``. Everything below goes through ``from_pretrained``, for the tiny model and for real
@@ -19,27 +21,51 @@ ones alike::
     visual, blind = vlm.losses(samples)          # np.ndarray (N,), (N,)
     texts = vlm.generate(samples, n=1)           # list[list[str]]
     scores = vlm.score_options(samples)          # list[np.ndarray (n_options,)]
-    batch = vlm.collate(samples)                 # training tensors, labels on the answer only
+    batch = vlm.collate(samples)                 # training tensors, labels on the answer
 
 Public API:
 
-- ``load_model(model_cfg, path=None, device="cpu") -> VLM``
-- ``build_tiny(model_cfg, out_dir, vocabulary) -> Path``
-- ``vocabulary_from_texts(texts) -> list[str]``: the words the tiny tokenizer needs
-- ``VLM.loss(samples, blind=False) -> np.ndarray``: per-sample mean answer-token
-  cross-entropy (nats); ``blind=True`` drops the visual tokens (text-only prompt)
-- ``VLM.losses(samples) -> (visual, blind)``: both, in one batched pass where possible
-- ``VLM.generate(samples, n=1, temperature=0.0, top_p=1.0, max_new_tokens=32)``
-- ``VLM.score_options(samples, target="text") -> list[np.ndarray]``: summed log-prob of each
-  option's continuation (``text``: the option text, ``letter``: its letter, ``both``: "A. text")
-- ``VLM.collate(samples, blind=False) -> dict[str, torch.Tensor]``; ``VLM.prompt(sample)``
-- ``VLM.frames`` / ``VLM.max_pixels``; ``SampleTooLong`` (raised after media truncation fails;
-  batch methods raise it with ``.index`` set so callers can count and skip the sample)
+- ``load_model(model_cfg, path=None, device="cpu") -> VLM``: ``AutoProcessor`` +
+  ``AutoModelForImageTextToText.from_pretrained`` (``model.dtype``,
+  ``model.attn_implementation``); where torchvision is missing the processor is assembled
+  with ``gdo.models.video.FramesVideoProcessor`` (same patches as the stock video processor)
+- ``build_tiny(model_cfg, out_dir, vocabulary) -> Path``; ``vocabulary_from_texts(texts)``
+  gives the words (as the tiny tokenizer splits them) that ``vocabulary`` should hold
+- ``VLM.loss(samples, blind=False) -> np.ndarray (N,)``: mean cross-entropy (nats) over the
+  answer tokens; ``blind=True`` drops the visual tokens (text-only prompt: no pixels, no grid)
+- ``VLM.losses(samples) -> (visual, blind)``: both, visual and blind rows in one forward pass
+- ``VLM.generate(samples, n=1, temperature=0.0, top_p=1.0, max_new_tokens=32, seed=None)
+  -> list[list[str]]``: greedy when temperature == 0, left-padded batches
+- ``VLM.score_options(samples, target="text", end=True) -> list[np.ndarray]``: summed
+  log-probability of each option as the answer (``text``: "red", ``letter``: "A", ``both``:
+  "A. red"), plus the end-of-turn token when ``end``; the argmax is the likelihood choice
+- ``VLM.collate(samples, blind=False, end=True) -> dict[str, torch.Tensor]``: right-padded
+  input_ids, attention_mask, mm_token_type_ids, labels (-100 except answer + end token),
+  pixel_values / image_grid_thw, pixel_values_videos / video_grid_thw
+- ``VLM.save_pretrained(out_dir)``: weights + the source's processor files (a checkpoint
+  ``load_model`` reloads); ``copy_processor_files(src, dst)`` adds the processor files to a
+  folder whose weights someone else saved (Trainer / DeepSpeed)
+- ``VLM.load_media(sample)``: the frames as the model sees them (reuse via ``frames``)
+- ``VLM.prompt(sample, blind=False)``, ``VLM.frames``, ``VLM.max_pixels``, ``VLM.tokenizer``,
+  ``VLM.stats`` (``frames_truncated``, ``unknown_tokens``: put them in your manifest)
+
+Errors: a sample longer than ``model.max_length`` first loses frames (down to
+``model.min_frames``), then raises ``SampleTooLong``; batch methods encode every sample first
+and raise one ``SampleTooLong`` whose ``.indices`` lists every too-long position. Other bad
+input (``InputError``) and unreadable media (``gdo.media.MediaError``) are raised with
+``.index`` set to the sample's position.
 """
 
 from gdo.models.errors import SampleTooLong
-from gdo.models.loading import load_model
+from gdo.models.loading import copy_processor_files, load_model
 from gdo.models.tiny import build_tiny, vocabulary_from_texts
 from gdo.models.vlm import VLM
 
-__all__ = ["VLM", "SampleTooLong", "build_tiny", "load_model", "vocabulary_from_texts"]
+__all__ = [
+    "VLM",
+    "SampleTooLong",
+    "build_tiny",
+    "copy_processor_files",
+    "load_model",
+    "vocabulary_from_texts",
+]

@@ -17,6 +17,8 @@ class SampleTooLong(GdoError):
         self, n_tokens: int, max_length: int, index: int | None = None, uid: str | None = None
     ) -> None:
         self.n_tokens, self.max_length, self.index, self.uid = n_tokens, max_length, index, uid
+        # Batch methods list every too-long position here, so callers drop them in one go.
+        self.indices: list[int] = [] if index is None else [index]
         where = f"sample {index}" if index is not None else "sample"
         if uid:
             where += f" (uid {uid})"

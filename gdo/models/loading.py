@@ -2,15 +2,110 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
+from gdo.models.video import FramesVideoProcessor, load_processor
 from gdo.models.vlm import VLM
+from gdo.utils.errors import ConfigError
+from gdo.utils.io import atomic_write_with
+
+DTYPES = ("float32", "bfloat16", "float16")
+# Everything of a checkpoint folder that is not weights or model config: the processor.
+PROCESSOR_FILES = (
+    "tokenizer*", "vocab*", "merges.txt", "special_tokens_map.json", "added_tokens.json",
+    "*preprocessor_config.json", "processor_config.json", "chat_template.*",
+)  # fmt: skip
+
+
+def resolve_folder(path: str | Path) -> Path:
+    """A local folder for ``path``: itself, or the cached snapshot of a hub id (no download)."""
+    folder = Path(path)
+    if folder.is_dir():
+        return folder
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(str(path), local_files_only=True))
+
+
+def copy_processor_files(src: str | Path, dst: str | Path) -> list[str]:
+    """Copy the tokenizer / processor / chat template files of checkpoint ``src`` into ``dst``.
+
+    For checkpoints whose weights were saved by someone else (the Trainer, DeepSpeed), so that
+    ``load_model(model_cfg, dst)`` finds the same processor. Returns the file names copied.
+    """
+    src, dst = resolve_folder(src), Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for pattern in PROCESSOR_FILES:
+        for file in sorted(src.glob(pattern)):
+            if file.is_file():
+                atomic_write_with(dst / file.name, lambda tmp, f=file: shutil.copyfile(f, tmp))
+                copied.append(file.name)
+    return copied
+
+
+def _limit_pixels(processor: Any, model_cfg: Any) -> None:
+    """Apply ``model.max_pixels`` / ``model.min_pixels`` (per frame) to the processors.
+
+    The stock minimum would otherwise upscale small frames (Qwen2-VL's video default is
+    ~100k pixels). Qwen3-VL's video processor budgets the whole clip (t * h * w), so it gets
+    ``max_pixels * frames``.
+    """
+    max_pixels = int(model_cfg.max_pixels)
+    for part in (
+        getattr(processor, "image_processor", None),
+        getattr(processor, "video_processor", None),
+    ):
+        if part is None:
+            continue
+        if isinstance(part, FramesVideoProcessor):
+            part.max_pixels = max_pixels
+            part.min_pixels = min(int(model_cfg.min_pixels or part.min_pixels), max_pixels)
+            continue
+        limit = max_pixels
+        if type(part).__name__.startswith("Qwen3VLVideoProcessor"):
+            limit = max_pixels * int(model_cfg.frames)
+        size = part.size
+        shortest = size.get("shortest_edge") if hasattr(size, "get") else size.shortest_edge
+        new = {
+            "shortest_edge": min(int(model_cfg.min_pixels or shortest or limit), limit),
+            "longest_edge": limit,
+        }
+        part.size = new if isinstance(size, dict) else type(size)(**new)
 
 
 def load_model(model_cfg: Any, path: str | None = None, device: str = "cpu") -> VLM:
     """Load processor and model from ``path`` (default ``model_cfg.path``): a folder or hub id.
 
-    Uses ``AutoProcessor`` / ``AutoModelForImageTextToText`` in ``model_cfg.dtype`` with
-    ``model_cfg.attn_implementation``; returns the model in eval mode on ``device``.
+    ``AutoProcessor`` (torchvision-free equivalent where torchvision is missing, see
+    ``gdo.models.video``) and ``AutoModelForImageTextToText`` in ``model_cfg.dtype`` with
+    ``model_cfg.attn_implementation``; the model is returned in eval mode on ``device``.
+    With ``model_cfg.fast_vision_attention`` the CPU vision attention is batched
+    (``gdo.models.fast_attention``).
     """
-    raise NotImplementedError
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    path = path or model_cfg.path
+    if not path:
+        raise ConfigError(
+            f"model.path is null for model '{model_cfg.name}': pass a save_pretrained folder or "
+            "a hub id (the tiny model is built by `gdo pretrain`)"
+        )
+    if model_cfg.dtype not in DTYPES:
+        raise ConfigError(f"model.dtype={model_cfg.dtype!r}: expected one of {', '.join(DTYPES)}")
+    processor = load_processor(path)
+    _limit_pixels(processor, model_cfg)
+    model = AutoModelForImageTextToText.from_pretrained(
+        path,
+        dtype=getattr(torch, model_cfg.dtype),
+        attn_implementation=model_cfg.attn_implementation,
+    )
+    model.to(device).eval()
+    if model_cfg.fast_vision_attention:
+        from gdo.models.fast_attention import patch_vision_attention
+
+        patch_vision_attention(model)
+    return VLM(model, processor, model_cfg, device, source=str(path))

@@ -1,37 +1,257 @@
-"""``VLM``: loss, blind loss, generation, option scoring and training collation."""
+"""``VLM``: answer loss (visual and blind), generation, option scoring and training batches."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+
+from gdo.models.errors import SampleTooLong
+from gdo.models.inputs import IGNORE, Encoded, SampleEncoder, pad_batch
+from gdo.models.shared_vision import shared_encoder_outputs, supports_sharing
+from gdo.utils.errors import GdoError, InputError
+from gdo.utils.progress import progress
+
+# (index in the caller's list, sample, blind, target text(s) or None, label the end token);
+# a list of targets gives one row per target over a single encoding of the sample.
+Job = tuple[int, dict[str, Any], bool, str | list[str] | None, bool]
+SCORE_TARGETS = ("text", "letter", "both")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _chunks(n: int, size: int) -> Iterator[range]:
+    for start in range(0, n, size):
+        yield range(start, min(n, start + size))
+
+
+def _answer(sample: dict[str, Any], index: int) -> str:
+    answer = sample.get("answer")
+    if not isinstance(answer, str) or not answer.strip():
+        where = f"sample {index}" + (f" (uid {sample['uid']})" if sample.get("uid") else "")
+        raise InputError(None, where, "answer", "a non-empty answer string", got=answer)
+    return answer
 
 
 class VLM:
-    """A loaded VLM (processor + model) behind the interface described in ``gdo.models``."""
+    """A loaded VLM (processor + model) behind the interface described in ``gdo.models``.
 
-    def __init__(self, model: Any, processor: Any, model_cfg: Any, device: str = "cpu") -> None:
-        self.model, self.processor, self.cfg, self.device = model, processor, model_cfg, device
-        self.frames: int = int(model_cfg.frames)
-        self.max_pixels: int = int(model_cfg.max_pixels)
+    ``frames`` (frames per video) and ``max_pixels`` (pixels per frame) come from the model
+    config; ``stats`` counts what encoding changed (``frames_truncated``) for manifests.
+    """
 
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        model_cfg: Any,
+        device: str = "cpu",
+        source: str | None = None,
+    ) -> None:
+        self.model, self.processor, self.cfg = model, processor, model_cfg
+        self.source = source  # the folder / hub id it was loaded from (processor files)
+        self.device = torch.device(device)
+        self.encoder = SampleEncoder(processor, model_cfg)
+        self.tokenizer = processor.tokenizer
+        self.frames: int = self.encoder.frames
+        self.max_pixels: int = self.encoder.max_pixels
+        self.batch_size: int = max(1, int(model_cfg.batch_size))
+        # score_options encodes each sample's media once for all its options.
+        self.share_vision = True
+        self.pad_id = self.tokenizer.pad_token_id
+        if self.pad_id is None:
+            self.pad_id = self.encoder.end_id
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """Save the weights and the processor files so ``load_model(cfg, out_dir)`` reloads it.
+
+        The processor files are copied from the source checkpoint (the processor may be the
+        torchvision-free assembly, which transformers cannot serialise as such).
+        """
+        from gdo.models.loading import copy_processor_files
+
+        out = Path(out_dir)
+        self.model.save_pretrained(out)
+        if self.source is not None:
+            copy_processor_files(self.source, out)
+        else:
+            self.processor.save_pretrained(out)
+        return out
+
+    def load_media(self, sample: dict[str, Any]) -> np.ndarray | None:
+        """The sample's frames (T, H, W, 3) uint8 as the model sees them (``model.frames``,
+        ``model.max_pixels``), or None without media. Put them back as ``sample["frames"]``
+        (e.g. reversed in time) to reuse them without loading again."""
+        return self.encoder.media(sample)[1]
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts of encoding changes so far (e.g. ``frames_truncated``)."""
+        return dict(self.encoder.stats)
+
+    # ---- encoding ----------------------------------------------------------------------
     def prompt(self, sample: dict[str, Any], blind: bool = False) -> str:
         """The chat-templated prompt text (up to the assistant turn) of one sample."""
-        raise NotImplementedError
+        return self.encoder.prompt(sample, blind)
 
-    def collate(self, samples: list[dict[str, Any]], blind: bool = False) -> dict[str, Any]:
-        """Training tensors: input_ids, attention_mask, labels (-100 except the answer tokens),
-        and, unless blind, pixel_values(_videos), image/video_grid_thw, mm_token_type_ids."""
-        raise NotImplementedError
+    def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
+        """Encode ``(index, sample, blind, target, end)`` jobs; too-long samples are reported
+        together (``SampleTooLong.indices``) so the caller can drop them all at once."""
+        out: list[Encoded] = []
+        too_long: list[tuple[int, SampleTooLong]] = []
+        for index, sample, blind, target, end in jobs:
+            try:
+                if isinstance(target, list):
+                    out += self.encoder.encode_options(sample, target, end)
+                else:
+                    out.append(self.encoder.encode(sample, blind, target, end))
+            except SampleTooLong as err:
+                too_long.append((index, err))
+            except GdoError as err:
+                # Bad input or unreadable media (MediaError): say which sample it was.
+                err.index = index
+                raise
+        if too_long:
+            index, err = too_long[0]
+            first = SampleTooLong(err.n_tokens, err.max_length, index=index, uid=err.uid)
+            first.indices = sorted({i for i, _ in too_long})
+            raise first
+        return out
+
+    def collate(
+        self, samples: list[dict[str, Any]], blind: bool = False, end: bool = True
+    ) -> dict[str, torch.Tensor]:
+        """Training tensors, right-padded: input_ids, attention_mask, mm_token_type_ids, labels
+        (-100 except the answer tokens, plus the end-of-turn token when ``end``) and, unless
+        ``blind``, pixel_values / image_grid_thw and pixel_values_videos / video_grid_thw.
+
+        Raises ``SampleTooLong`` (``.indices`` = every too-long position) after media
+        truncation could not make a sample fit.
+        """
+        jobs = [(i, s, blind, _answer(s, i), end) for i, s in enumerate(samples)]
+        return pad_batch(self._encode_all(jobs), self.pad_id, "right")
+
+    # ---- forward -----------------------------------------------------------------------
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        dtype = next(self.model.parameters()).dtype
+        out = {}
+        for key, value in batch.items():
+            value = value.to(self.device)
+            out[key] = value.to(dtype) if value.is_floating_point() else value
+        return out
+
+    @torch.no_grad()
+    def _target_logprobs(
+        self, items: list[Encoded], share: list[int] | None = None
+    ) -> list[np.ndarray]:
+        """Log-probability of each labelled token, per item (one forward pass). Items with
+        the same ``share`` key have the same media, encoded once (``share_vision``)."""
+        batch = self._to_device(pad_batch(items, self.pad_id, "right"))
+        labels = batch.pop("labels")
+        targets = labels[:, 1:]
+        mask = targets != IGNORE
+        core, head = getattr(self.model, "model", None), getattr(self.model, "lm_head", None)
+        if share is not None and self.share_vision and supports_sharing(core):
+            batch.pop("pixel_values", None)
+            batch.pop("pixel_values_videos", None)
+            batch["mm_encoder_outputs"] = shared_encoder_outputs(
+                core, items, share, self._to_device
+            )
+        if core is not None and head is not None:
+            # The LM head only on answer positions: full logits of a 150k vocabulary over
+            # long video prompts would not fit in memory.
+            hidden = core(**batch, use_cache=False).last_hidden_state[:, :-1]
+            logits = head(hidden[mask]).float()
+        else:
+            logits = self.model(**batch, use_cache=False).logits[:, :-1][mask].float()
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, targets[mask][:, None])[:, 0]
+        counts = mask.sum(dim=1).tolist()
+        return [x.cpu().numpy().astype(np.float64) for x in torch.split(logp, counts)]
+
+    def _chunks(self, n: int, size: int, desc: str) -> Any:
+        chunks = list(_chunks(n, size))
+        # A bar only for calls that span several batches; per-batch calls stay quiet.
+        return progress(chunks, desc=desc, unit="batch", leave=False) if len(chunks) > 1 else chunks
 
     def loss(self, samples: list[dict[str, Any]], blind: bool = False) -> np.ndarray:
-        """Per-sample mean cross-entropy (nats) over the answer tokens; shape (N,)."""
-        raise NotImplementedError
+        """Per-sample mean cross-entropy (nats) over the answer tokens; shape (N,).
+
+        ``blind=True`` drops the visual tokens entirely (a text-only prompt: no pixels, no
+        grid), the blind input of visual dependency (VDS).
+        """
+        self.model.eval()
+        out = np.empty(len(samples))
+        for rows in self._chunks(len(samples), self.batch_size, "loss"):
+            jobs = [(i, samples[i], blind, _answer(samples[i], i), False) for i in rows]
+            items = self._encode_all(jobs)
+            for i, lp in zip(rows, self._target_logprobs(items), strict=True):
+                out[i] = -lp.mean()
+        return out
 
     def losses(self, samples: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """(visual, blind) per-sample answer losses, both in one batched forward pass."""
-        raise NotImplementedError
+        """(visual, blind) per-sample answer losses; each chunk's visual and blind rows share
+        one forward pass. ``blind - visual`` is the visual dependency gap."""
+        self.model.eval()
+        visual, blind = np.empty(len(samples)), np.empty(len(samples))
+        half = max(1, self.batch_size // 2)
+        for rows in self._chunks(len(samples), half, "losses"):
+            jobs = [
+                (i, samples[i], is_blind, _answer(samples[i], i), False)
+                for is_blind in (False, True)
+                for i in rows
+            ]
+            logps = self._target_logprobs(self._encode_all(jobs))
+            for k, i in enumerate(rows):
+                visual[i] = -logps[k].mean()
+                blind[i] = -logps[len(rows) + k].mean()
+        return visual, blind
 
+    # ---- option scoring ----------------------------------------------------------------
+    def score_options(
+        self, samples: list[dict[str, Any]], target: str = "text", end: bool = True
+    ) -> list[np.ndarray]:
+        """Summed log-probability of each option as the whole answer, one array per sample.
+
+        ``target``: ``text`` scores the option text ("red"), ``letter`` its letter ("A"),
+        ``both`` "A. red". With ``end`` the end-of-turn token is part of the continuation, so
+        an option that is a prefix of another ("red" / "red car") is not favoured. The
+        highest score is the model's likelihood choice. Each sample's prompt and media are
+        encoded once for all its options (``share_vision``: one vision-tower pass too).
+        """
+        if target not in SCORE_TARGETS:
+            raise ValueError(f"target {target!r}: expected one of {', '.join(SCORE_TARGETS)}")
+        self.model.eval()
+        targets: list[list[str]] = []
+        for i, sample in enumerate(samples):
+            options = sample.get("options")
+            if options is None or len(options) == 0:
+                where = f"sample {i}" + (f" (uid {sample['uid']})" if sample.get("uid") else "")
+                raise InputError(None, where, "options", "a non-empty list of option texts")
+            cont = {
+                "text": [str(t) for t in options],
+                "letter": list(LETTERS[: len(options)]),
+                "both": [f"{LETTERS[k]}. {t}" for k, t in enumerate(options)],
+            }
+            targets.append(cont[target])
+        out: list[np.ndarray] = []
+        # Whole samples per forward pass (about batch_size rows): each sample's prompt and
+        # media are encoded once, and its media go through the vision tower once.
+        per_batch = max(1, self.batch_size // max(len(t) for t in targets))
+        for rows in self._chunks(len(samples), per_batch, "score_options"):
+            jobs: list[Job] = [(i, samples[i], False, targets[i], end) for i in rows]
+            share = [i for i in rows for _ in targets[i]]
+            logps = self._target_logprobs(self._encode_all(jobs), share)
+            start = 0
+            for i in rows:
+                n = len(targets[i])
+                out.append(np.array([lp.sum() for lp in logps[start : start + n]]))
+                start += n
+        return out
+
+    # ---- generation --------------------------------------------------------------------
+    @torch.no_grad()
     def generate(
         self,
         samples: list[dict[str, Any]],
@@ -39,12 +259,39 @@ class VLM:
         temperature: float = 0.0,
         top_p: float = 1.0,
         max_new_tokens: int = 32,
+        seed: int | None = None,
     ) -> list[list[str]]:
-        """``n`` answers per sample (greedy when temperature == 0), left-padded batches."""
-        raise NotImplementedError
-
-    def score_options(
-        self, samples: list[dict[str, Any]], target: str = "text"
-    ) -> list[np.ndarray]:
-        """Summed log-probability of each option as the answer, one array per sample."""
-        raise NotImplementedError
+        """``n`` answers per sample: greedy when ``temperature == 0`` (then the ``n`` are
+        identical), else nucleus sampling (``seed`` makes it repeatable). Left-padded batches;
+        special tokens are stripped from the decoded text."""
+        self.model.eval()
+        sample_mode = temperature > 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": int(max_new_tokens),
+            "do_sample": sample_mode,
+            # Greedy answers are all the same: decode once, copy (HF refuses n > 1 greedy).
+            "num_return_sequences": int(n) if sample_mode else 1,
+            "pad_token_id": self.pad_id,
+            "eos_token_id": self.encoder.end_id,
+        }
+        if sample_mode:
+            kwargs.update(temperature=float(temperature), top_p=float(top_p), top_k=0)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        out: list[list[str]] = []
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            for rows in self._chunks(len(samples), self.batch_size, "generate"):
+                jobs = [(i, samples[i], False, None, False) for i in rows]
+                batch = pad_batch(self._encode_all(jobs), self.pad_id, "left")
+                batch.pop("labels")
+                batch = self._to_device(batch)
+                tokens = self.model.generate(**batch, **kwargs)
+                new = tokens[:, batch["input_ids"].shape[1] :]
+                texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+                texts = [t.strip() for t in texts]
+                if not sample_mode:
+                    texts = [t for t in texts for _ in range(n)]
+                out += [texts[k * n : (k + 1) * n] for k in range(len(rows))]
+        return out

@@ -1,0 +1,263 @@
+"""Samples -> model inputs: media, chat prompt, token ids, answer labels, padded batches.
+
+Each sample is encoded on its own (the processor expands the media placeholder to the
+sample's own number of vision tokens), then ``pad_batch`` pads and concatenates. Encoding one
+by one is what makes batched results equal to batch-of-1 results, and it lets a too-long
+sample lose frames without touching the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from gdo.models.errors import SampleTooLong
+from gdo.utils.errors import InputError
+
+IGNORE = -100
+END_TOKEN = "<|im_end|>"
+
+
+@dataclass
+class Encoded:
+    """One sample's tokens: ``input_ids`` = prompt + target, ``n_target`` labelled at the end."""
+
+    input_ids: list[int]
+    mm_token_type_ids: list[int]
+    n_target: int
+    # "pixel_values" / "pixel_values_videos" and "image_grid_thw" / "video_grid_thw" tensors.
+    vision: dict[str, torch.Tensor]
+    n_frames: int
+
+
+def video_metadata(n_frames: int, duration_s: float | None) -> dict[str, Any]:
+    """Timing of ``n_frames`` frames sampled uniformly over ``duration_s`` seconds.
+
+    Qwen3-VL writes frame timestamps into the prompt from it (Qwen2-VL ignores it). The frames
+    count as a clip of ``n_frames`` at ``n_frames / duration_s`` fps; unknown durations
+    (images turned videos, generated arrays) count as 1 fps.
+    """
+    known = duration_s is not None and np.isfinite(duration_s) and duration_s > 0
+    fps = n_frames / float(duration_s) if known else 1.0
+    return {
+        "total_num_frames": int(n_frames),
+        "fps": fps,
+        "duration": n_frames / fps,
+        "frames_indices": list(range(int(n_frames))),
+    }
+
+
+def _where(sample: dict[str, Any]) -> str:
+    uid = sample.get("uid")
+    return f"uid {uid}" if uid else "sample"
+
+
+class SampleEncoder:
+    """Turns sample dicts into token ids and vision tensors with one processor."""
+
+    def __init__(self, processor: Any, model_cfg: Any) -> None:
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.frames = int(model_cfg.frames)
+        self.max_pixels = int(model_cfg.max_pixels)
+        self.max_length = int(model_cfg.max_length)
+        self.min_frames = max(1, int(model_cfg.min_frames))
+        self.system_prompt = str(model_cfg.system_prompt or "")
+        end = self.tokenizer.convert_tokens_to_ids(END_TOKEN)
+        self.end_id = end if end is not None and end != self.tokenizer.unk_token_id else None
+        if self.end_id is None:
+            self.end_id = self.tokenizer.eos_token_id
+        # For the caller's manifest: "frames_truncated", "unknown_tokens".
+        self.stats: Counter[str] = Counter()
+
+    # ---- media -------------------------------------------------------------------------
+    def media(self, sample: dict[str, Any]) -> tuple[str | None, np.ndarray | None]:
+        """(``image`` | ``video`` | None, frames (T, H, W, 3) uint8) of one sample."""
+        kind = sample.get("media_kind")
+        frames = sample.get("frames")
+        if frames is not None:
+            frames = np.asarray(frames)
+            if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+                raise InputError(
+                    None, _where(sample), "frames", "a (T, H, W, 3) uint8 array",
+                    got=f"{frames.dtype} array of shape {frames.shape}",
+                )  # fmt: skip
+        else:
+            # Rows read from parquet carry media as numpy arrays: test the length, not truth.
+            media = sample.get("media")
+            if kind in (None, "none") or media is None or len(media) == 0:
+                return None, None
+            from gdo.media import load_media
+
+            frames = load_media(kind, [str(p) for p in media], self.frames, self.max_pixels)
+        if frames.shape[0] == 0:
+            return None, None
+        if kind == "image" or (kind is None and frames.shape[0] == 1):
+            return "image", frames
+        return "video", frames
+
+    # ---- text --------------------------------------------------------------------------
+    def messages(self, sample: dict[str, Any], kind: str | None, n_images: int = 1) -> list:
+        """The chat messages (system, user turn with media first) of one sample."""
+        question = sample.get("question")
+        if not isinstance(question, str):
+            raise InputError(None, _where(sample), "question", "a string", got=question)
+        content: list[dict[str, str]] = []
+        if kind == "image":
+            content += [{"type": "image"}] * n_images
+        elif kind == "video":
+            content.append({"type": "video"})
+        content.append({"type": "text", "text": question})
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*system, {"role": "user", "content": content}]
+
+    def prompt(self, sample: dict[str, Any], blind: bool = False) -> str:
+        """The chat-templated prompt (ending with the assistant header) of one sample."""
+        kind, frames = (None, None) if blind else self.media(sample)
+        n = 0 if frames is None else frames.shape[0]
+        return self._template(self.messages(sample, kind, n))
+
+    def _template(self, messages: list) -> str:
+        return self.processor.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def target_ids(self, text: str, end: bool) -> list[int]:
+        """Token ids of an answer (plus the end-of-turn token when ``end``)."""
+        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return ids + [self.end_id] if end else ids
+
+    # ---- encoding ----------------------------------------------------------------------
+    def _process(
+        self, prompt: str, kind: str | None, frames: np.ndarray | None, duration: float | None
+    ) -> dict:
+        kwargs: dict[str, Any] = {"text": [prompt], "return_tensors": "pt"}
+        if kind == "image":
+            kwargs["images"] = list(frames)
+        elif kind == "video":
+            kwargs["videos"] = [frames]
+            kwargs["do_sample_frames"] = False  # frames are already sampled
+            kwargs["video_metadata"] = [video_metadata(len(frames), duration)]
+        return self.processor(**kwargs)
+
+    def encode(
+        self,
+        sample: dict[str, Any],
+        blind: bool = False,
+        target: str | None = None,
+        end: bool = True,
+    ) -> Encoded:
+        """Prompt (+ ``target`` tokens, labelled) of one sample; ``blind`` drops its media.
+
+        Too long for ``model.max_length``: a video keeps fewer frames (down to
+        ``model.min_frames``, counted in ``stats['frames_truncated']``); then
+        ``SampleTooLong``.
+        """
+        kind, frames = (None, None) if blind else self.media(sample)
+        tail = self.target_ids(target, end) if target is not None else []
+        if target is not None and not tail:
+            raise InputError(None, _where(sample), "answer", "a non-empty answer", got=target)
+        n_images = 0 if frames is None else frames.shape[0]
+        prompt = self._template(self.messages(sample, kind, n_images))
+        duration = sample.get("duration_s")
+        out = self._process(prompt, kind, frames, duration)
+        n_tokens = out["input_ids"].shape[1] + len(tail)
+        if n_tokens > self.max_length and kind == "video" and frames.shape[0] > self.min_frames:
+            frames = self._fewer_frames(frames, out, n_tokens)
+            out = self._process(prompt, kind, frames, duration)
+            n_tokens = out["input_ids"].shape[1] + len(tail)
+            self.stats["frames_truncated"] += 1
+        if n_tokens > self.max_length:
+            raise SampleTooLong(n_tokens, self.max_length, uid=sample.get("uid"))
+        vision = {
+            k: out[k]
+            for k in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
+            if k in out
+        }
+        ids = out["input_ids"][0].tolist()
+        unk = self.tokenizer.unk_token_id
+        if unk is not None:
+            # Words the tokenizer does not know (a tiny vocabulary that misses the data's).
+            self.stats["unknown_tokens"] += ids.count(unk) + tail.count(unk)
+        types = out["mm_token_type_ids"][0].tolist() if "mm_token_type_ids" in out else None
+        types = types if types is not None else [0] * len(ids)
+        return Encoded(
+            input_ids=ids + tail,
+            mm_token_type_ids=types + [0] * len(tail),
+            n_target=len(tail),
+            vision=vision,
+            n_frames=0 if frames is None else int(frames.shape[0]),
+        )
+
+    def encode_options(
+        self, sample: dict[str, Any], targets: list[str], end: bool = True
+    ) -> list[Encoded]:
+        """One row per target sharing a single encoding of the prompt and media.
+
+        The longest target decides frame truncation and ``SampleTooLong``, so every row fits.
+        """
+        tails = [self.target_ids(t, end) for t in targets]
+        for text, tail in zip(targets, tails, strict=True):
+            if not tail:
+                raise InputError(None, _where(sample), "options", "non-empty options", got=text)
+        longest = max(range(len(targets)), key=lambda k: len(tails[k]))
+        base = self.encode(sample, False, targets[longest], end)
+        ids = base.input_ids[: len(base.input_ids) - base.n_target]
+        types = base.mm_token_type_ids[: len(ids)]
+        unk = self.tokenizer.unk_token_id
+        if unk is not None:
+            self.stats["unknown_tokens"] += sum(
+                tail.count(unk) for k, tail in enumerate(tails) if k != longest
+            )
+        return [
+            Encoded(ids + tail, types + [0] * len(tail), len(tail), base.vision, base.n_frames)
+            for tail in tails
+        ]
+
+    def _fewer_frames(self, frames: np.ndarray, out: dict, n_tokens: int) -> np.ndarray:
+        """The most uniformly spaced frames whose vision tokens fit ``max_length``."""
+        n_vision = int((out["mm_token_type_ids"][0] != 0).sum())
+        grid_t = int(out["video_grid_thw"][0, 0])
+        per_step = max(1, n_vision // grid_t)
+        step = -(-frames.shape[0] // grid_t)  # frames per temporal patch
+        budget = self.max_length - (n_tokens - n_vision)
+        keep = max(self.min_frames, (budget // per_step) * step)
+        keep = min(keep, frames.shape[0])
+        idx = np.linspace(0, frames.shape[0] - 1, keep).round().astype(int)
+        return frames[idx]
+
+
+def pad_batch(items: list[Encoded], pad_id: int, side: str = "right") -> dict[str, torch.Tensor]:
+    """Pad encoded samples into model inputs; ``labels`` are -100 except each target."""
+    length = max(len(e.input_ids) for e in items)
+    n = len(items)
+    input_ids = torch.full((n, length), pad_id, dtype=torch.long)
+    attention = torch.zeros((n, length), dtype=torch.long)
+    types = torch.zeros((n, length), dtype=torch.long)
+    labels = torch.full((n, length), IGNORE, dtype=torch.long)
+    for row, e in enumerate(items):
+        size = len(e.input_ids)
+        start = length - size if side == "left" else 0
+        span = slice(start, start + size)
+        input_ids[row, span] = torch.tensor(e.input_ids)
+        attention[row, span] = 1
+        types[row, span] = torch.tensor(e.mm_token_type_ids)
+        if e.n_target:
+            labels[row, start + size - e.n_target : start + size] = input_ids[
+                row, start + size - e.n_target : start + size
+            ]
+    batch: dict[str, torch.Tensor] = {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "mm_token_type_ids": types,
+        "labels": labels,
+    }
+    for key in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"):
+        parts = [e.vision[key] for e in items if key in e.vision]
+        if parts:
+            batch[key] = torch.cat(parts, dim=0)
+    return batch
