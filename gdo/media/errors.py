@@ -14,6 +14,12 @@ class MediaError(InputError):
     input in general also catch bad media; ``where`` can add the pool record.
     """
 
-    def __init__(self, path: str | os.PathLike, reason: str, where: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        reason: str,
+        where: str | None = None,
+        field: str | None = None,
+    ) -> None:
         self.path = str(path)
-        super().__init__(file=self.path, where=where, reason=reason)
+        super().__init__(file=self.path, where=where, field=field, reason=reason)

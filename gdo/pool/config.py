@@ -3,11 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+
+@dataclass
+class PoolFileConf:
+    """One pool file (or an upstream mixture YAML listing several)."""
+
+    path: str = "???"
+    # auto | llava | llava_video | messages | candidates | mixture (auto: by extension + keys)
+    format: str = "auto"
+    # Folder that relative media paths resolve against (and must stay inside); None:
+    # relative to the pool file's folder, no containment.
+    media_root: str | None = None
+    # all | first:N | first:P% | end:N | end:P% | random:N | random:P% (seeded by `seed`)
+    sampling_strategy: str = "all"
+    # The candidates' `source` when a record has no `data_source`; None: the file stem.
+    source: str | None = None
+
+
+@dataclass
+class BucketConf:
+    """How a candidate's duration is found and which bucket it lands in."""
+
+    # A video longer than this (seconds) is `long_video`, otherwise `short_video`.
+    long_video_min_s: float = 60.0
+    # Where the duration comes from, first that answers wins: metadata (record fields
+    # duration / duration_s / video_duration), data_source (`0_30_s_*` -> 15 s), probe
+    # (open the file with decord: slow at scale, so last).
+    duration_order: list[str] = field(default_factory=lambda: ["metadata", "data_source", "probe"])
+    # Bucket of a video whose duration nothing could tell.
+    unknown_duration_bucket: str = "short_video"
 
 
 @dataclass
 class PoolConf:
+    """The pool stage: which files, how strict, and the dedup / cap rules."""
+
     name: str = "world"
-    # Each entry: {path, format: auto, media_root, sampling_strategy: all, source}
-    files: list[Any] = field(default_factory=list)
+    files: list[PoolFileConf] = field(default_factory=list)
+    # raise: the first bad record stops ingestion with its file/record/field; skip: it
+    # is logged and counted in the manifest (dropped.malformed_record, ...).
+    on_error: str = "raise"
+    # Check that every media file exists and is non-empty (one stat per distinct path).
+    check_media: bool = False
+    # Also open every media file (decord for videos, PIL for images) to catch corrupt ones.
+    probe_media: bool = False
+    # At most this many QA turns per video (per clip id), in file order; <= 0: no cap.
+    max_turns_per_video: int = 8
+    # Drop candidates whose normalized question + answer repeat on the same media.
+    dedup_text: bool = True
+    buckets: BucketConf = field(default_factory=BucketConf)
+    # Recompute even when the manifest key matches.
+    force: bool = False

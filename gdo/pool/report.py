@@ -1,0 +1,61 @@
+"""What ingestion kept and dropped, and why: the counts that go into the pool manifest."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdo.utils.errors import InputError
+
+log = logging.getLogger("gdo.pool")
+
+# Messages kept verbatim in the manifest; beyond that only the counts grow.
+MAX_MESSAGES = 20
+
+
+@dataclass
+class IngestReport:
+    """Counts of an ingestion run: per file, dropped by reason, and sample error messages.
+
+    Units: ``malformed_record`` counts records (lines), ``malformed_file`` files,
+    ``sampling_records`` records left out by a sampling strategy; every other reason
+    counts candidates.
+    """
+
+    on_error: str = "raise"
+    dropped: Counter = field(default_factory=Counter)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    notes: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.on_error not in ("raise", "skip"):
+            raise InputError(None, None, "pool.on_error", "raise or skip", got=self.on_error)
+
+    def problem(self, exc: InputError, reason: str, n: int = 1) -> None:
+        """Raise ``exc`` (on_error: raise) or count ``n`` dropped under ``reason`` and log it."""
+        if self.on_error == "raise":
+            raise exc
+        self.dropped[reason] += n
+        total = sum(self.dropped.values())
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(f"[{reason}] {exc}")
+            log.warning("skipped (%s): %s", reason, exc)
+        elif total % 10000 == 0:
+            log.warning("%d problems skipped so far (see the pool manifest)", total)
+
+    def drop(self, reason: str, n: int) -> None:
+        """Count ``n`` dropped under ``reason`` (a rule, not an error: never raises)."""
+        if n:
+            self.dropped[reason] += int(n)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able summary for the manifest."""
+        return {
+            "dropped": dict(sorted(self.dropped.items())),
+            "files": self.files,
+            "notes": dict(sorted(self.notes.items())),
+            "messages": self.messages,
+        }

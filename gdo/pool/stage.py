@@ -1,0 +1,86 @@
+"""``gdo pool``: read the pool files of ``cfg.pool`` into ``<work_dir>/pool/pool.parquet``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from gdo.pool.build import _entry, build_pool
+from gdo.pool.sampling import read_mixture
+from gdo.pool.schema import write_candidates
+from gdo.utils.io import atomic_write_with
+from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
+from gdo.utils.stage import stage_dir
+
+log = logging.getLogger("gdo.pool")
+POOL_FILE = "pool.parquet"
+
+
+def run(cfg) -> Path:
+    """Build the candidate table (skipped when the manifest key matches, unless forced)."""
+    out = stage_dir(cfg, "pool")
+    target = out / POOL_FILE
+    pool_cfg = to_plain(cfg.pool)
+    inputs = input_keys(pool_cfg)
+    key = content_hash({k: v for k, v in pool_cfg.items() if k != "force"}, inputs, cfg.seed)
+    forced = bool(pool_cfg.get("force")) or "pool" in list(cfg.get("run", {}).get("force", []))
+    if not forced and target.exists() and is_fresh(out, key):
+        log.info("pool: fresh (key %s), skipping; %s", key, target)
+        return target
+
+    t0 = time.perf_counter()
+    df, report = build_pool(pool_cfg, seed=int(cfg.seed))
+    atomic_write_with(target, lambda tmp: write_candidates(tmp, df))
+    counts = {
+        "candidates": len(df),
+        "by_bucket": _value_counts(df, "bucket"),
+        "by_source": _value_counts(df, "source"),
+        "by_media_kind": _value_counts(df, "media_kind"),
+        "mcq": int(df["is_mcq"].sum()),
+        "videos": int(df.loc[df["video_id"] != "", "video_id"].nunique()),
+        "dropped": dict(sorted(report.dropped.items())),
+    }
+    write_manifest(
+        out,
+        stage="pool",
+        key=key,
+        config=pool_cfg,
+        inputs=inputs,
+        counts=counts,
+        seed=int(cfg.seed),
+        extra={"report": report.as_dict(), "seconds": round(time.perf_counter() - t0, 3)},
+    )
+    log.info("pool: %d candidates -> %s (dropped %s)", len(df), target, counts["dropped"])
+    return target
+
+
+def input_keys(pool_cfg: dict[str, Any]) -> dict[str, str]:
+    """``path -> size:mtime_ns`` of every pool file, mixture YAMLs and their entries too.
+
+    Cheap on purpose (no hashing of multi-GB files); media files are not included.
+    """
+    keys: dict[str, str] = {}
+    for i, entry in enumerate(pool_cfg.get("files") or []):
+        e = _entry(entry, i)
+        paths = [e["path"]]
+        is_mixture = e.get("format") == "mixture" or Path(e["path"]).suffix in (".yaml", ".yml")
+        if is_mixture and os.path.isfile(e["path"]):
+            paths += [m["path"] for m in read_mixture(e["path"])]
+        for p in paths:
+            keys[os.path.abspath(p)] = _stat_key(p)
+    return keys
+
+
+def _stat_key(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "missing"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _value_counts(df, column: str) -> dict[str, int]:
+    return {str(k): int(v) for k, v in df[column].value_counts().sort_index().items()}
