@@ -34,6 +34,8 @@ class PathsConf:
     work_dir: str = "${paths.output_dir}/${name}"
     # The generated world is shared by every experiment that uses the same preset.
     world_dir: str = "${paths.output_dir}/world/${world.name}"
+    # Real benchmark downloads (MVBench, Video-MME, MLVU, LVBench) for conf/eval/paper.yaml.
+    bench_dir: str = "${paths.root_dir}/benchmarks"
 
 
 @dataclass

@@ -49,6 +49,8 @@ class FrontierConf:
             "custom": "subtask",
         }
     )
+    # Draw the PNGs (matplotlib takes seconds per figure on a busy CPU; sweeps may skip).
+    plots: bool = True
     # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.evaluation.import_lmms_eval).
     include_lmms_eval: bool = True
 
@@ -65,6 +67,8 @@ class EvalConf:
     # What score_options scores as the answer: text | letter | both ("A. text")
     likelihood_target: str = "text"
     max_new_tokens: int = 16
+    # Frames per video at evaluation (the paper: 32); null = model.frames.
+    frames: int | None = None
     # Questions per model call.
     batch_size: int = 16
     # Evaluate the base model as samples=0 of every goal's curve.

@@ -1,0 +1,216 @@
+"""lmms-eval interop: export every checkpoint as an lmms-eval job, import its results.
+
+``export_lmms_eval(cfg)`` writes ``<work_dir>/lmms_eval/jobs.json`` (one entry per
+checkpoint) and ``run_lmms_eval.sh`` (one ``accelerate launch -m lmms_eval`` command per
+checkpoint, skipped when its results exist). ``import_lmms_eval(root, benchmarks)`` reads
+the ``*results*.json`` files lmms-eval writes under each job's ``--output_path`` back
+into frontier-table rows (``source = lmms_eval``). See docs/LMMS_EVAL.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdo.evaluation.checkpoints import Checkpoint, benchmark_specs, find_checkpoints
+from gdo.utils.errors import InputError
+from gdo.utils.io import atomic_write_json, atomic_write_text
+
+# lmms-eval task -> (metric key in its results JSON, value is a 0-1 fraction)
+METRICS: dict[str, tuple[str, bool]] = {
+    "mvbench": ("mvbench_accuracy", False),
+    "videomme": ("videomme_perception_score", False),
+    "mlvu_test": ("mlvu_percetion_score", False),  # sic: the harness's spelling
+    "mlvu_dev": ("mlvu_percetion_score", False),
+    "mlvu": ("mlvu_percetion_score", False),
+    "lvbench": ("lvbench_score", True),  # a mean of 0/1: printed as a fraction
+}
+DEFAULT_TASKS = {
+    "mvbench": "mvbench",
+    "videomme": "videomme",
+    "mlvu": "mlvu_test",
+    "lvbench": "lvbench",
+}
+
+
+def lmms_model_name(model_name: str) -> str:
+    """The lmms-eval model class for a gdo model config name (qwen3_vl or qwen2_vl)."""
+    return "qwen3_vl" if "qwen3" in model_name.lower() else "qwen2_vl"
+
+
+def lmms_eval_command(
+    checkpoint: str | Path,
+    tasks: list[str],
+    output_path: str | Path,
+    *,
+    model: str = "qwen2_vl",
+    frames: int = 32,
+    num_processes: int = 8,
+    suffix: str = "gdo",
+) -> str:
+    """One ``accelerate launch -m lmms_eval`` command (greedy, ``frames`` frames per video)."""
+    args = [
+        "accelerate", "launch", f"--num_processes={num_processes}", "-m", "lmms_eval",
+        "--model", model,
+        "--model_args", f"pretrained={checkpoint},max_num_frames={frames}",
+        "--tasks", ",".join(tasks),
+        "--batch_size", "1",
+        "--log_samples", "--log_samples_suffix", suffix,
+        "--output_path", str(output_path),
+    ]  # fmt: skip
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def export_lmms_eval(
+    cfg: Any,
+    out_dir: str | Path | None = None,
+    *,
+    model: str | None = None,
+    frames: int = 32,
+    num_processes: int = 8,
+) -> Path:
+    """Write the lmms-eval jobs of every checkpoint; return the shell script's path."""
+    from gdo.evaluation.stage import base_checkpoint
+    from gdo.utils.stage import work_dir, world_dir
+
+    work = work_dir(cfg)
+    out = Path(out_dir) if out_dir else work / "lmms_eval"
+    specs = benchmark_specs(cfg, world_dir(cfg))
+    tasks = [s.get("lmms_eval_task") or DEFAULT_TASKS.get(s["kind"]) for s in specs]
+    if not all(tasks):
+        bad = specs[tasks.index(None)]["name"]
+        raise InputError(None, f"eval.benchmarks '{bad}'", "lmms_eval_task", "an lmms-eval task")
+    found, _ = find_checkpoints(work, list(cfg.eval.goals) or None, int(cfg.seed))
+    base = base_checkpoint(cfg) if cfg.eval.include_base else None
+    checkpoints: list[Checkpoint] = ([base] if base else []) + found
+    model = model or lmms_model_name(str(cfg.model.name))
+    jobs, lines = (
+        [],
+        ["#!/usr/bin/env bash", "# lmms-eval on every gdo checkpoint.", "set -euo pipefail", ""],
+    )
+    for ck in checkpoints:
+        dest = out / ck.run / ck.eval_dir_name
+        cmd = lmms_eval_command(
+            ck.path.resolve() if ck.path.exists() else ck.path,
+            tasks,
+            dest,
+            model=model,
+            frames=frames,
+            num_processes=num_processes,
+            suffix=f"{ck.run}_{ck.eval_dir_name}",
+        )
+        jobs.append(
+            {
+                "run": ck.run,
+                "goal": ck.goal,
+                "seed": ck.seed,
+                "samples": ck.samples,
+                "budget": ck.budget,
+                "checkpoint": str(ck.path),
+                "tasks": tasks,
+                "output_path": str(dest),
+                "command": cmd,
+            }
+        )
+        q = shlex.quote(str(dest))
+        lines += [
+            f"if find {q} -name '*results*.json' 2>/dev/null | grep -q .; then",
+            f"  echo 'skip {ck.run}/{ck.eval_dir_name} (results exist)'",
+            "else",
+            f"  {cmd}",
+            "fi",
+        ]
+    atomic_write_json(
+        out / "jobs.json",
+        {"model": model, "frames": frames, "benchmarks": [s["name"] for s in specs], "jobs": jobs},
+    )
+    script = atomic_write_text(out / "run_lmms_eval.sh", "\n".join(lines) + "\n")
+    script.chmod(0o755)
+    return script
+
+
+def _metric(results: dict[str, Any], task: str) -> tuple[float | None, int | None]:
+    """(accuracy %, n) of one task; MVBench falls back to the mean of its subtasks."""
+    metric, fraction = METRICS.get(task, (None, False))
+    if metric is None:
+        return None, None
+    sections = [results.get("results", {}), results.get("groups", {})]
+    n_samples = results.get("n-samples", {})
+    for sec in sections:
+        entry = sec.get(task)
+        if isinstance(entry, dict):
+            for key, value in entry.items():
+                if key.split(",")[0] == metric and isinstance(value, int | float):
+                    n = n_samples.get(task, {}).get("effective")
+                    if n is None:  # a group: the sum over its subtasks
+                        n = (
+                            sum(
+                                v.get("effective", 0)
+                                for k, v in n_samples.items()
+                                if k.startswith(f"{task}_")
+                            )
+                            or None
+                        )
+                    return float(value) * (100.0 if fraction else 1.0), n
+    subs = [
+        (v, n_samples.get(k, {}).get("effective"))
+        for k, entry in results.get("results", {}).items()
+        if k.startswith(f"{task}_")
+        for key, v in entry.items()
+        if key.split(",")[0] == metric and isinstance(v, int | float)
+    ]
+    if subs:
+        vals = [float(v) * (100.0 if fraction else 1.0) for v, _ in subs]
+        ns = [n for _, n in subs if n is not None]
+        return sum(vals) / len(vals), (sum(ns) if ns else None)
+    return None, None
+
+
+def import_lmms_eval(root: str | Path, benchmarks: list[dict[str, Any]]) -> pd.DataFrame:
+    """Frontier-table rows from lmms-eval results under ``root`` (the export folder).
+
+    Reads ``jobs.json`` to know each output folder's goal / seed / samples, then the
+    newest ``*results*.json`` in it. Tasks map back to benchmark names through each
+    benchmark's ``lmms_eval_task``. Returns an empty table when nothing was run yet.
+    """
+    from gdo.frontier.table import COLUMNS
+
+    root = Path(root)
+    index = root / "jobs.json"
+    if not index.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    meta = json.loads(index.read_text(encoding="utf-8"))
+    by_task = {(b.get("lmms_eval_task") or DEFAULT_TASKS.get(b["kind"])): b for b in benchmarks}
+    rows = []
+    for job in meta.get("jobs", []):
+        files = sorted(
+            Path(job["output_path"]).rglob("*results*.json"), key=lambda p: p.stat().st_mtime
+        )
+        if not files:
+            continue
+        try:
+            results = json.loads(files[-1].read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise InputError(
+                str(files[-1]), None, None, "lmms-eval results JSON", reason=str(err)
+            ) from None
+        version = results.get("lmms_eval_version") or results.get("git_hash") or "unknown"
+        for task in job["tasks"]:
+            acc, n = _metric(results, task)
+            bench = by_task.get(task)
+            if acc is None or bench is None:
+                continue
+            rows.append({
+                "goal": job["goal"], "run": job["run"], "seed": int(job["seed"]),
+                "budget": job.get("budget"), "samples": int(job["samples"]),
+                "benchmark": bench["name"], "kind": bench["kind"], "accuracy": acc,
+                "acc_lo": float("nan"), "acc_hi": float("nan"), "n": n if n is not None else -1,
+                "n_answered": -1, "n_video_missing": -1, "mode": "generate",
+                "prompt_version": f"lmms-eval:{task}", "extract_version": f"lmms-eval:{version}",
+                "source": "lmms_eval", "is_base": False, "is_final": False, "eval_dir": str(files[-1]),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)

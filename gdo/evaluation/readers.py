@@ -1,0 +1,379 @@
+"""Readers for the four benchmark schemas (shared/reference/FORMATS.md) and a custom one.
+
+``read_benchmark(path, kind, media_root=None)`` returns one row per question with the
+columns in :data:`QUESTION_COLUMNS` plus the benchmark's group fields
+(:data:`GROUP_FIELDS`). Where upstream is ambiguous both variants are accepted, and the
+one found is recorded per row (``variant``) and in ``df.attrs["variants"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.utils.errors import InputError
+
+KINDS = ("mvbench", "videomme", "mlvu", "lvbench", "custom")
+QUESTION_COLUMNS = [
+    "benchmark",
+    "qid",
+    "question",
+    "options",
+    "answer_letter",
+    "media_kind",
+    "media",
+    "video_missing",
+    "file",
+    "record",
+    "variant",
+]
+# Breakdown fields of each benchmark (the first one is its macro-average unit, if any).
+GROUP_FIELDS: dict[str, list[str]] = {
+    "mvbench": ["subtask"],
+    "videomme": ["duration", "domain", "sub_category", "task_type"],
+    "mlvu": ["task_type"],
+    "lvbench": ["type", "question_type", "time_reference"],
+    "custom": ["subtask"],
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "mvbench": ("video", "question", "candidates", "answer"),
+    "videomme": ("question_id", "videoID", "question", "options", "answer"),
+    "mlvu": ("question", "answer"),
+    "lvbench": ("question", "answer"),
+    "custom": ("question", "options", "answer"),
+}
+VIDEO_EXTS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
+FRAME_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def read_benchmark(
+    path: str | Path,
+    kind: str,
+    media_root: str | Path | None = None,
+    *,
+    media_map: dict[str, str] | None = None,
+    frame_subtasks: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read a benchmark in its real schema into one row per question.
+
+    ``kind`` is ``mvbench | videomme | mlvu | lvbench | custom``. ``media_root`` is the
+    folder video paths resolve against (default: the question file's folder). MVBench
+    takes ``media_map`` (subtask -> video folder under media_root) and ``frame_subtasks``
+    (subtasks whose video is a folder of frames). Missing media are flagged
+    (``video_missing``), not dropped. A file in the wrong schema raises
+    :class:`InputError` naming the missing field and the kind expected.
+    """
+    if kind not in KINDS:
+        raise InputError(str(path), None, "kind", f"one of {', '.join(KINDS)}", got=kind)
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputError(str(path), None, None, f"a {kind} benchmark file or folder", got="nothing")
+    if kind == "custom":
+        # JSONL / CSV / parquet with every problem reported by line (gdo.evaluation.custom).
+        from gdo.evaluation.custom import read_custom
+
+        return read_custom(path, media_root)
+    root = Path(media_root).expanduser() if media_root else (path if path.is_dir() else path.parent)
+    reader = {
+        "mvbench": _mvbench,
+        "videomme": _videomme,
+        "mlvu": _mlvu,
+        "lvbench": _lvbench,
+        "custom": _custom,
+    }[kind]
+    rows = []
+    for file, idx, rec, stem in _records(path, kind):
+        where = f"record {idx}"
+        missing = [f for f in _REQUIRED[kind] if f not in rec]
+        if missing:
+            raise InputError(
+                file,
+                where,
+                missing[0],
+                f"a {kind} record with fields {', '.join(_REQUIRED[kind])}",
+                reason=f"missing field '{missing[0]}'",
+            )
+        row = reader(
+            rec,
+            file=file,
+            where=where,
+            stem=stem,
+            root=root,
+            media_map=media_map or {},
+            frame_subtasks=set(frame_subtasks or []),
+        )
+        row.update(benchmark=kind, file=file, record=idx)
+        has_media = row.get("media_kind", "none") != "none"
+        row["video_missing"] = has_media and (
+            not row["media"] or not all(Path(m).exists() for m in row["media"])
+        )
+        rows.append(row)
+    if not rows:
+        raise InputError(str(path), None, None, f"at least one {kind} question", got="none")
+    cols = QUESTION_COLUMNS + [g for g in GROUP_FIELDS[kind] if g not in QUESTION_COLUMNS]
+    df = pd.DataFrame(rows)
+    for col in cols:
+        if col not in df.columns:
+            df[col] = ""
+    extra = [c for c in df.columns if c not in cols]
+    df = df[cols + extra]
+    dup = df["qid"].duplicated()
+    if dup.any():
+        first = df[dup].iloc[0]
+        raise InputError(
+            first["file"],
+            f"record {first['record']}",
+            "qid",
+            "unique question ids",
+            got=first["qid"],
+        )
+    df.attrs["variants"] = dict(Counter(df["variant"]))
+    df.attrs["kind"] = kind
+    return df
+
+
+def _records(path: Path, kind: str) -> Iterator[tuple[str, int, dict, str]]:
+    """(file, record index, record, file stem) for a file or every file of a folder."""
+    files = [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl", ".parquet"))
+        if not files:
+            raise InputError(
+                str(path), None, None, f"{kind} question files (.json/.jsonl/.parquet)"
+            )
+    for f in files:
+        for i, rec in enumerate(_load(f)):
+            if not isinstance(rec, dict):
+                raise InputError(
+                    str(f),
+                    f"record {i}",
+                    None,
+                    f"a {kind} record (an object)",
+                    got=type(rec).__name__,
+                )
+            yield str(f), i, rec, f.stem
+
+
+def _load(f: Path) -> list[Any]:
+    if f.suffix == ".parquet":
+        return pd.read_parquet(f).to_dict("records")
+    text = f.read_text(encoding="utf-8")
+    if f.suffix == ".jsonl":
+        out = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise InputError(
+                        str(f), f"line {n}", None, "a JSON object", reason=str(err)
+                    ) from None
+        return out
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(str(f), None, None, "a JSON list of records", reason=str(err)) from None
+    if isinstance(data, dict):
+        # Some dumps wrap the list: {"data": [...]} / {"questions": [...]}.
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise InputError(str(f), None, None, "a JSON list of records", got="an object")
+        data = lists[0]
+    return list(data)
+
+
+def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> list[str]:
+    if value is None:
+        return []
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InputError(
+                file, where, field, f"a list of option strings ({kind})", got=value
+            ) from None
+    if not isinstance(value, list | tuple):
+        raise InputError(file, where, field, f"a list of option strings ({kind})", got=value)
+    return [str(v) for v in value]
+
+
+def _video(root: Path, rel: str) -> list[str]:
+    """Resolve a video path; a bare id tries the known extensions (Video-MME)."""
+    p = Path(rel)
+    p = p if p.is_absolute() else root / p
+    if p.exists() or p.suffix in VIDEO_EXTS:
+        return [str(p)]
+    for ext in VIDEO_EXTS:
+        if p.with_name(p.name + ext).exists():
+            return [str(p.with_name(p.name + ext))]
+    return [str(p.with_name(p.name + ".mp4"))]
+
+
+def _frames(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return [str(folder)]
+    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTS)
+
+
+def _mvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+    options = _as_list(
+        rec["candidates"], file=file, where=where, field="candidates", kind="mvbench"
+    )
+    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="mvbench")
+    subtask = str(rec.get("subtask") or stem)
+    folder = root / media_map.get(subtask, subtask)
+    video = str(rec["video"])
+    # Accept both layouts: <root>/<subtask folder>/<video> and <root>/<video>.
+    path = (
+        folder / video if (folder / video).exists() or not (root / video).exists() else root / video
+    )
+    is_frames = subtask in frame_subtasks or path.is_dir()
+    question, _ = split_option_lines(str(rec["question"]))
+    row = {
+        "qid": f"{subtask}/{rec.get('qid', where.split()[-1])}",
+        "question": question,
+        "options": options,
+        "answer_letter": letter,
+        "media_kind": "frames" if is_frames else "video",
+        "media": _frames(path) if is_frames else [str(path)],
+        "variant": f"candidates+answer_{fmt}",
+        "subtask": subtask,
+    }
+    for key in ("start", "end"):
+        if key in rec:
+            row[key] = rec[key]
+    return row
+
+
+def _videomme(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+    raw = _as_list(rec["options"], file=file, where=where, field="options", kind="videomme")
+    options, lettered = [], 0
+    for opt in raw:
+        letter, text = strip_letter_prefix(opt)
+        lettered += letter is not None
+        options.append(text)
+    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="videomme")
+    return {
+        "qid": str(rec["question_id"]),
+        "question": str(rec["question"]).strip(),
+        "options": options,
+        "answer_letter": letter,
+        "media_kind": "video",
+        "media": _video(root, str(rec["videoID"])),
+        "variant": ("lettered_options" if lettered else "plain_options") + f"+answer_{fmt}",
+        **{g: str(rec.get(g, "")) for g in GROUP_FIELDS["videomme"]},
+    }
+
+
+def _options_from(rec, *, file, where, kind, column: str) -> tuple[str, list[str], str]:
+    """Options from a list column when present, else from ``(A) ...`` lines in the question."""
+    question, in_text = split_option_lines(str(rec["question"]))
+    listed = _as_list(rec.get(column), file=file, where=where, field=column, kind=kind)
+    if listed:
+        return question, [strip_letter_prefix(o)[1] for o in listed], f"{column}_column"
+    if in_text:
+        return question, in_text, "question_lines"
+    raise InputError(
+        file,
+        where,
+        column,
+        f"options as a '{column}' list or '(A) ...' lines in the question ({kind})",
+        reason="no options found",
+    )
+
+
+def _mlvu(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+    question, options, src = _options_from(
+        rec, file=file, where=where, kind="mlvu", column="candidates"
+    )
+    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="mlvu")
+    video = rec.get("video_name") or rec.get("video")
+    if not video:
+        raise InputError(
+            file,
+            where,
+            "video_name",
+            "the video file name (mlvu: video_name or video)",
+            reason="missing field 'video_name'",
+        )
+    task = rec.get("task_type") or rec.get("question_type") or stem
+    qid = rec.get("question_id")
+    return {
+        "qid": str(qid) if qid not in (None, "") else f"{stem}/{where.split()[-1]}",
+        "question": question,
+        "options": options,
+        "answer_letter": letter,
+        "media_kind": "video",
+        "media": _video(root, str(video)),
+        "variant": f"{src}+answer_{fmt}",
+        "task_type": str(task),
+        "duration_s": float(rec["duration"]) if rec.get("duration") not in (None, "") else None,
+    }
+
+
+def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+    question, options, src = _options_from(
+        rec, file=file, where=where, kind="lvbench", column="options"
+    )
+    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="lvbench")
+    video = rec.get("video_path") or (f"{rec['key']}.mp4" if rec.get("key") else None)
+    if not video:
+        raise InputError(
+            file,
+            where,
+            "video_path",
+            "the video path (lvbench: video_path or key)",
+            reason="missing field 'video_path'",
+        )
+    qtype = rec.get("question_type", "")
+    if hasattr(qtype, "tolist") and not isinstance(qtype, str):
+        qtype = qtype.tolist()
+    if isinstance(qtype, list | tuple):
+        # A question may carry several types; joined, and exploded in the breakdown.
+        qtype = "|".join(str(q) for q in qtype)
+    uid = rec.get("uid")
+    return {
+        "qid": str(uid) if uid not in (None, "") else f"{stem}/{where.split()[-1]}",
+        "question": question,
+        "options": options,
+        "answer_letter": letter,
+        "media_kind": "video",
+        "media": _video(root, str(video)),
+        "variant": f"{src}+answer_{fmt}",
+        "type": str(rec.get("type", "")),
+        "question_type": str(qtype),
+        "time_reference": str(rec.get("time_reference", "")),
+    }
+
+
+def _custom(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+    options = [
+        strip_letter_prefix(o)[1]
+        for o in _as_list(rec["options"], file=file, where=where, field="options", kind="custom")
+    ]
+    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="custom")
+    if rec.get("video"):
+        kind, media = "video", _video(root, str(rec["video"]))
+    elif rec.get("image"):
+        kind, media = "image", [str(root / str(rec["image"]))]
+    else:
+        kind, media = "none", []
+    qid = rec.get("qid", rec.get("id"))
+    return {
+        "qid": str(qid) if qid not in (None, "") else f"{stem}/{where.split()[-1]}",
+        "question": split_option_lines(str(rec["question"]))[0],
+        "options": options,
+        "answer_letter": letter,
+        "media_kind": kind,
+        "media": media,
+        "variant": f"custom+answer_{fmt}",
+        "subtask": str(rec.get("subtask", stem)),
+    }

@@ -1,0 +1,262 @@
+"""``gdo evaluate``: every checkpoint of every goal run x every benchmark of ``cfg.eval``.
+
+Writes ``<work_dir>/eval/<run>/ckpt-<samples>/<benchmark>.jsonl`` (one prediction per
+question) + ``<benchmark>.summary.json`` (the aggregate, counts, versions, key) and a
+``manifest.json`` per checkpoint folder. Resumable: a (checkpoint, benchmark) whose
+summary carries the same key is skipped; ``run.force=[evaluate]`` redoes everything.
+The base model is evaluated as ``eval/base/ckpt-0`` (samples = 0 of every curve).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdo.evaluation.aggregate import aggregate, score_predictions
+from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
+from gdo.evaluation.predict import predict
+from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
+from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
+from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
+from gdo.utils.manifest import content_hash, file_hash, to_plain, write_manifest
+from gdo.utils.progress import progress
+from gdo.utils.stage import stage_dir, work_dir, world_dir
+
+log = logging.getLogger(__name__)
+
+
+def load_benchmarks(cfg: Any) -> dict[str, tuple[dict[str, Any], pd.DataFrame, str]]:
+    """name -> (spec, questions, content key) for every benchmark of ``cfg.eval``."""
+    out = {}
+    for spec in benchmark_specs(cfg, world_dir(cfg)):
+        df = read_benchmark(
+            spec["path"],
+            spec["kind"],
+            spec.get("media_root"),
+            media_map=spec.get("media_map") or {},
+            frame_subtasks=spec.get("frame_subtasks") or [],
+        )
+        if spec.get("limit"):
+            df = df.head(int(spec["limit"])).reset_index(drop=True)
+        out[spec["name"]] = (spec, df, _questions_key(Path(spec["path"]), spec))
+    return out
+
+
+def _questions_key(path: Path, spec: dict[str, Any]) -> str:
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    return content_hash(spec, [(f.name, file_hash(f)) for f in files if f.is_file()])
+
+
+def base_checkpoint(cfg: Any) -> Checkpoint | None:
+    """The base model as samples=0: ``eval.base_path``, else ``model.path``, else
+    ``<work_dir>/base_model`` when that folder exists (None otherwise)."""
+    path = cfg.eval.base_path or cfg.model.get("path")
+    if not path:
+        default = work_dir(cfg) / "base_model"
+        if not default.is_dir():
+            return None
+        path = str(default)
+    # A configured path may be a hub id (no local folder); load_model resolves it.
+    return Checkpoint(BASE_RUN, BASE_RUN, int(cfg.seed), 0, 0, Path(path).expanduser())
+
+
+def eval_model_conf(cfg: Any) -> Any:
+    """``cfg.model`` with the evaluation's frame count (``eval.frames``) when one is set."""
+    model = cfg.model.copy()
+    if cfg.eval.get("frames"):
+        model.frames = int(cfg.eval.frames)
+    return model
+
+
+def _scoring_conf(cfg: Any) -> dict[str, Any]:
+    e = cfg.eval
+    return {
+        "mode": e.mode,
+        "likelihood_target": e.likelihood_target,
+        "max_new_tokens": int(e.max_new_tokens),
+        "model": to_plain(eval_model_conf(cfg)),
+        "prompt_version": PROMPT_VERSION,
+        "extract_version": EXTRACT_VERSION,
+    }
+
+
+def _ckpt_key(ck: Checkpoint) -> str:
+    # The trainer's state (or the base model's manifest) changes whenever the weights do.
+    marks = [f for f in ("gdo_state.json", "manifest.json") if (ck.path / f).is_file()]
+    return content_hash(str(ck.path), ck.samples, [file_hash(ck.path / f) for f in marks])
+
+
+def evaluate_checkpoint(
+    vlm: Any, ck: Checkpoint, benchmarks: dict, cfg: Any, out: Path, todo: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Evaluate one loaded model on the benchmarks named in ``todo``; write their files."""
+    summaries = {}
+    for name in todo:
+        spec, questions, qkey = benchmarks[name]
+        kind = spec["kind"]
+        preds = predict(
+            vlm,
+            questions,
+            kind,
+            cfg.eval.mode,
+            batch_size=int(cfg.eval.batch_size),
+            max_new_tokens=int(cfg.eval.max_new_tokens),
+            likelihood_target=cfg.eval.likelihood_target,
+            desc=f"{ck.run} ckpt-{ck.samples} {name}",
+        )
+        result = aggregate(questions, preds.answers, kind)
+        scored = score_predictions(questions, preds.answers)
+        scored["answer_letter"] = questions["answer_letter"].to_numpy()
+        scored["skipped"] = preds.skipped
+        scored["option_scores"] = preds.option_scores
+        for f in GROUP_FIELDS[kind]:
+            if f in questions.columns:
+                scored[f] = questions[f].astype(str).to_numpy()
+        atomic_write_with(
+            out / f"{name}.jsonl",
+            lambda tmp, s=scored: s.to_json(tmp, orient="records", lines=True, force_ascii=False),
+        )
+        result.update(
+            benchmark=name,
+            goal=ck.goal,
+            run=ck.run,
+            seed=ck.seed,
+            samples=ck.samples,
+            budget=ck.budget,
+            checkpoint=str(ck.path),
+            mode=cfg.eval.mode,
+            counts=preds.counts,
+            variants=questions.attrs.get("variants", {}),
+            key=content_hash(_scoring_conf(cfg), qkey, _ckpt_key(ck)),
+        )
+        atomic_write_json(out / f"{name}.summary.json", result)
+        summaries[name] = result
+    return summaries
+
+
+def _fresh(out: Path, name: str, key: str) -> bool:
+    path = out / f"{name}.summary.json"
+    if not path.exists() or not (out / f"{name}.jsonl").exists():
+        return False
+    try:
+        return read_json(path).get("key") == key
+    except (OSError, ValueError):
+        return False
+
+
+def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
+    """Evaluate every checkpoint on every benchmark; return the ``eval`` folder.
+
+    ``load(model_cfg, path) -> VLM`` defaults to ``gdo.models.load_model``.
+    """
+    import torch
+
+    torch.set_num_threads(max(1, int(cfg.eval.threads)))
+    if load is None:
+        from gdo.models import load_model as load
+    root = stage_dir(cfg, "eval")
+    benchmarks = load_benchmarks(cfg)
+    checkpoints, unfinished = find_checkpoints(
+        work_dir(cfg), list(cfg.eval.goals) or None, int(cfg.seed)
+    )
+    base = base_checkpoint(cfg) if cfg.eval.include_base else None
+    if base is not None:
+        checkpoints = [base, *checkpoints]
+    force = "evaluate" in (cfg.get("run", {}) or {}).get("force", [])
+    scoring = _scoring_conf(cfg)
+    model_cfg = eval_model_conf(cfg)
+    counts = {
+        "checkpoints": len(checkpoints),
+        "unfinished_checkpoints": len(unfinished),
+        "evaluated": 0,
+        "skipped_fresh": 0,
+    }
+    bar = progress(total=len(checkpoints) * len(benchmarks), desc="evaluate", unit="eval")
+    for ck in checkpoints:
+        out = root / ck.run / ck.eval_dir_name
+        keys = {n: content_hash(scoring, b[2], _ckpt_key(ck)) for n, b in benchmarks.items()}
+        todo = [n for n in benchmarks if force or not _fresh(out, n, keys[n])]
+        counts["skipped_fresh"] += len(benchmarks) - len(todo)
+        if todo:
+            vlm = load(model_cfg, str(ck.path))
+            evaluate_checkpoint(vlm, ck, benchmarks, cfg, out, todo)
+            del vlm
+            counts["evaluated"] += len(todo)
+        bar.update(len(benchmarks))
+        write_manifest(
+            out,
+            stage="evaluate",
+            key=content_hash(keys),
+            config=to_plain(cfg.eval),
+            inputs={"checkpoint": str(ck.path), **{n: b[2] for n, b in benchmarks.items()}},
+            counts=_ckpt_counts(out, list(benchmarks)),
+            seed=ck.seed,
+            extra={"goal": ck.goal, "run": ck.run, "samples": ck.samples},
+        )
+    bar.close()
+    for name, (_spec, df, _) in benchmarks.items():
+        counts[f"questions/{name}"] = len(df)
+        counts[f"video_missing/{name}"] = int(df["video_missing"].sum())
+    if unfinished:
+        log.warning(
+            "evaluate: %d checkpoints without gdo_state.json skipped: %s",
+            len(unfinished),
+            ", ".join(unfinished[:5]),
+        )
+    atomic_write_json(
+        root / "eval_summary.json",
+        {
+            "counts": counts,
+            "unfinished": unfinished,
+            "scoring": scoring,
+            "benchmarks": {n: b[0] for n, b in benchmarks.items()},
+        },
+    )
+    _log(cfg, root, list(benchmarks))
+    return root
+
+
+def _ckpt_counts(out: Path, names: list[str]) -> dict[str, Any]:
+    counts: dict[str, Any] = {}
+    for name in names:
+        p = out / f"{name}.summary.json"
+        if p.exists():
+            s = read_json(p)
+            counts[name] = {k: s.get(k) for k in ("n", "n_answered", "n_video_missing")}
+            counts[name]["overall"] = s.get("overall")
+    return counts
+
+
+def _log(cfg: Any, root: Path, names: list[str]) -> None:
+    from gdo.logging import get_logger
+
+    rows = [read_json(p) for p in sorted(root.glob("*/ckpt-*/*.summary.json"))]
+    if not rows:
+        return
+    logger = get_logger(cfg, job_type="evaluate")
+    table = pd.DataFrame(
+        [
+            {
+                k: r.get(k)
+                for k in (
+                    "goal",
+                    "run",
+                    "seed",
+                    "samples",
+                    "benchmark",
+                    "overall",
+                    "n",
+                    "n_answered",
+                    "n_video_missing",
+                    "mode",
+                )
+            }
+            for r in rows
+        ]
+    )
+    logger.log_table("eval/results", table)
+    logger.finish()

@@ -1,0 +1,143 @@
+"""``report.md``: the paper's main-results layout, the per-preset table and subtask deltas."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def fmt_samples(x: float | None) -> str:
+    """``35400`` -> ``35.4k``; ``1.2e6`` -> ``1.20M``; None -> ``-``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if x >= 1e3:
+        return f"{x / 1e3:.1f}k"
+    return f"{x:.0f}"
+
+
+def _num(x: Any, spec: str = ".2f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def _ci(lo: float, hi: float, ci: float) -> str:
+    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
+        return ""
+    return f" [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _missing(table: pd.DataFrame) -> str:
+    rows = table[table["n_video_missing"] >= 0]
+    if rows.empty:
+        return "not recorded"
+    worst = rows.groupby("benchmark")["n_video_missing"].max()
+    return ", ".join(f"{b} {int(n)}" for b, n in worst.items())
+
+
+def _seeds(row: pd.Series) -> str:
+    if row["n_seeds"] < 2 or pd.isna(row["seed_lo"]):
+        return ""
+    return f" (seeds: [{row['seed_lo']:+.2f}, {row['seed_hi']:+.2f}])"
+
+
+def peak_text(row: pd.Series) -> str:
+    """Peak match as the report shows it: ``26.6k``, ``26.6k (interp.)`` or ``not reached``."""
+    if pd.isna(row["baseline_acc"]):
+        return "no baseline"
+    if not row["peak_reached"]:
+        return "not reached"
+    if row["peak_match"] == 0:
+        return "0 (base model)"
+    return fmt_samples(row["peak_match"]) + (" (interp.)" if row["peak_interpolated"] else "")
+
+
+def render(
+    main: pd.DataFrame,
+    subs: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    title: str,
+    baseline: str,
+    ci: float,
+    n_boot: int,
+) -> str:
+    """The Markdown report of one frontier."""
+    pct = int(round(ci * 100))
+    lines = [f"# Frontier: {title}", ""]
+    modes = sorted(set(table["mode"].astype(str)))
+    prompts = sorted(set(table["prompt_version"].astype(str)))
+    extracts = sorted(set(table["extract_version"].astype(str)))
+    lines += [
+        f"- scoring mode: {', '.join(modes)}; prompt version: {', '.join(prompts)}; "
+        f"extraction version: {', '.join(extracts)}",
+        f"- baseline: `{baseline}` (its final checkpoint); deltas are paired over the same "
+        f"questions, {pct}% bootstrap CI ({n_boot} resamples, within-subtask for macro-averaged "
+        "benchmarks); with several seeds the delta is the mean over seeds",
+        "- peak match: samples at which the goal's curve first reaches the baseline's final "
+        "accuracy, linearly interpolated between checkpoints when marked (interp.); "
+        "reduction = baseline samples / peak match",
+        f"- missing videos (never sent to the model; MVBench leaves them out of its "
+        f"answered-only denominator, the others count them wrong): {_missing(table)}",
+        "",
+        "## Main results",
+        "",
+        f"| benchmark | {baseline} | goal | delta pp [{pct}% CI] | peak match | reduction |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in main.iterrows():
+        red = "-" if r["reduction"] is None or pd.isna(r["reduction"]) else f"{r['reduction']:.1f}x"
+        seeds = f", {r['n_seeds']} seeds" if r["n_seeds"] > 1 else ""
+        lines.append(
+            f"| {r['benchmark']} (n={r['n']}) | {_num(r['baseline_acc'])} "
+            f"@ {fmt_samples(r['baseline_samples'])} | {r['goal']}: {_num(r['goal_acc'])}{seeds} "
+            f"| {_num(r['delta'], '+.2f')}{_ci(r['delta_lo'], r['delta_hi'], ci)}{_seeds(r)} "
+            f"| {peak_text(r)} | {red} |"
+        )
+    if main.empty:
+        lines.append("| (no goal to compare) | | | | | |")
+    lines += ["", "## Per preset (accuracy, delta vs baseline)", ""]
+    benches = sorted(main["benchmark"].unique()) if len(main) else []
+    lines += ["| goal | " + " | ".join(benches) + " |", "|---" * (len(benches) + 1) + "|"]
+    if len(main):
+        first = main.drop_duplicates("benchmark").set_index("benchmark")
+        lines.append(
+            f"| {baseline} | "
+            + " | ".join(_num(first.loc[b, "baseline_acc"]) for b in benches)
+            + " |"
+        )
+        for goal, g in main.groupby("goal", sort=True):
+            g = g.set_index("benchmark")
+            cells = [
+                f"{_num(g.loc[b, 'goal_acc'])} ({g.loc[b, 'delta']:+.2f})" if b in g.index else "-"
+                for b in benches
+            ]
+            lines.append(f"| {goal} | " + " | ".join(cells) + " |")
+    if len(subs):
+        lines += ["", "## Subtasks (delta pp vs baseline)", ""]
+        goals = sorted(subs["goal"].unique())
+        lines += [
+            f"| benchmark | group | n | {baseline} | " + " | ".join(goals) + " |",
+            "|---" * (4 + len(goals)) + "|",
+        ]
+        for (bench, group), g in subs.groupby(["benchmark", "group"], sort=True):
+            g = g.set_index("goal")
+            cells = [f"{g.loc[x, 'delta']:+.1f}" if x in g.index else "-" for x in goals]
+            lines.append(
+                f"| {bench} | {group} | {int(g['n'].iloc[0])} | "
+                f"{_num(g['baseline_acc'].iloc[0], '.1f')} | " + " | ".join(cells) + " |"
+            )
+    lines += ["", "## Checkpoints (accuracy %, n, bootstrap CI)", ""]
+    lines += [
+        "| benchmark | goal | seed | samples | accuracy | CI | n | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in table.sort_values(["benchmark", "goal", "seed", "samples"]).iterrows():
+        ci_txt = "" if pd.isna(r["acc_lo"]) else f"[{r['acc_lo']:.1f}, {r['acc_hi']:.1f}]"
+        lines.append(
+            f"| {r['benchmark']} | {r['goal']} | {r['seed']} | {fmt_samples(r['samples'])} | "
+            f"{r['accuracy']:.2f} | {ci_txt} | {r['n']} | {r['source']} |"
+        )
+    return "\n".join(lines) + "\n"
