@@ -52,3 +52,10 @@ def test_cli_help_lists_commands(capsys) -> None:
     out = capsys.readouterr().out
     for cmd in ("run", "world", "pool", "describe", "select", "train", "evaluate", "frontier"):
         assert f"  {cmd}" in out
+
+
+def test_experiment_values_override_the_root_config() -> None:
+    # The root's own values (name: default) must not win over an experiment's.
+    assert compose(["experiment=demo"]).name == "demo"
+    cfg = compose(["experiment=ablation_no_vds"])
+    assert (cfg.name, cfg.score.name) == ("ablation_no_vds", "no_vds")

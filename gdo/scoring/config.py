@@ -1,10 +1,96 @@
-"""Schema of ``conf/score/*.yaml`` (the shared score). Owned by gdo.scoring."""
+"""Schema of ``conf/score/*.yaml`` (the shared score). Owned by gdo.scoring.
+
+The reference quality score ``q`` (GDO.md) is a weighted sum of descriptor terms;
+the candidate score mixes a heuristic base, ``vds3`` and ``z(q)`` differently for
+video and image candidates. Every weight lives here; goals override the mix
+(``goal.mix``) without recomputing the shared columns.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+# Descriptors an ablation may drop (the paper's "w/o VDS", "w/o PPL", "w/o SC").
+DROPPABLE = ("vds", "ppl", "sc")
+
+
+@dataclass
+class QualityWeights:
+    """Weights of the reference quality score q (GDO.md, "Merged quality score")."""
+
+    visual_dependency: float = 0.28  # sigmoid(z(vds) + z(frame_div))
+    self_consistency: float = 0.18  # sc (or its fallback)
+    difficulty: float = 0.14  # exp(-|z(ppl)|): moderate perplexity
+    motion: float = 0.12  # exp(-|z(amm)|)
+    temporal_necessity: float = 0.12  # tnc
+    coverage_rep: float = 0.10  # cluster_rep
+    coverage_hard: float = 0.06  # cluster_hard
+
+
+@dataclass
+class ScFallbackWeights:
+    """``sc = sigmoid(vds * z(vds) - ppl * |z(ppl)|)`` when SC is missing."""
+
+    vds: float = 0.6
+    ppl: float = 0.2
+
+
+@dataclass
+class BaseWeights:
+    """Heuristic base of the candidate score; each component lies in [0, 1]."""
+
+    text_quality: float = 1.0  # question/answer lengths near the pool's typical lengths
+    difficulty: float = 0.5  # sigmoid(z(ppl)): harder for the base model
+    alignment: float = 0.5  # how typical the candidate's stratum fields are in the pool
+    rarity: float = 0.5  # source rarity prior
+    temporal: float = 0.5  # temporal tag (tnc above the threshold, video only)
+
+
+@dataclass
+class TermMix:
+    """Weights of the candidate score terms for one media family (video or image)."""
+
+    base: float = 0.3  # robust z of the heuristic base
+    vds3: float = 0.4  # -z(loss_visual) + z(loss_blind) + z(frame_div)
+    q: float = 0.3  # robust z of q
+    goal_relevance: float = 0.0  # robust z of goal_rel_<benchmark>
+
+
+@dataclass
+class MixConf:
+    """The candidate score mix: video leans on vds3, images on q."""
+
+    video: TermMix = field(default_factory=lambda: TermMix(base=0.3, vds3=0.5, q=0.2))
+    image: TermMix = field(default_factory=lambda: TermMix(base=0.4, vds3=0.1, q=0.5))
+    base: BaseWeights = field(default_factory=BaseWeights)
+
+
+@dataclass
+class StrataConf:
+    """How the stratum fields and tags are derived from the candidate table."""
+
+    # Video durations (seconds) split at these edges: LLaVA-Video's 0-30s, 30-60s, 1-2m, 2-3m.
+    duration_bins_s: list[float] = field(default_factory=lambda: [30.0, 60.0, 120.0, 180.0])
+    question_len_bins: list[int] = field(default_factory=lambda: [48, 128])  # characters
+    answer_len_bins: list[int] = field(default_factory=lambda: [8, 64])  # characters
+    # The source group is capture group 1; LLaVA-Video folders carry a duration prefix.
+    source_group_regex: str = r"^(?:\d+_\d+_[sm]_|image_)?(.+)$"
+    # tnc is 0 (static), 0.5 (unclear) or 1 (temporal): unclear does not count as temporal.
+    temporal_threshold: float = 0.5
+    # Text dedup key includes the media: templated questions repeat over different clips.
+    dedup_with_media: bool = True
 
 
 @dataclass
 class ScoreConf:
     name: str = "default"
+    # Ablations: descriptors left out of q, vds3 and the base ("vds", "ppl", "sc").
+    drop: list[str] = field(default_factory=list)
+    # SC missing (column absent or NaN): use the reference fallback instead of excluding.
+    sc_fallback: bool = True
+    weights: QualityWeights = field(default_factory=QualityWeights)
+    sc_fallback_weights: ScFallbackWeights = field(default_factory=ScFallbackWeights)
+    mix: MixConf = field(default_factory=MixConf)
+    # Benchmark whose goal_rel_<benchmark> column the default score's goal_relevance uses.
+    goal_benchmark: str | None = None
+    strata: StrataConf = field(default_factory=StrataConf)

@@ -1,0 +1,204 @@
+"""The reference quality score ``q`` and ``vds3`` (GDO.md, "Merged quality score").
+
+``q = 0.28*sigmoid(z(vds)+z(frame_div)) + 0.18*sc + 0.14*exp(-|z(ppl)|)
+    + 0.12*exp(-|z(amm)|) + 0.12*tnc + 0.10*cluster_rep + 0.06*cluster_hard``
+
+with ``sc = sigmoid(0.6*z(vds) - 0.2*|z(ppl)|)`` where SC is missing, and
+``vds3 = -z(loss_visual) + z(loss_blind) + z(frame_div)``. Ablations drop the VDS,
+PPL or SC terms (and stop requiring their columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gdo.scoring.config import DROPPABLE, ScoreConf
+from gdo.utils.errors import ConfigError, InputError
+
+# Normal-consistent IQR: IQR / 1.349 estimates the standard deviation of a Gaussian.
+IQR_TO_SIGMA = 1.349
+
+
+def robust_z(x: np.ndarray | pd.Series) -> np.ndarray:
+    """Robust z-score ``(x - median) / (IQR / 1.349)`` over the finite values.
+
+    Binary or heavily tied columns have IQR 0; they fall back to the MAD, then the
+    standard deviation, then 0 (a constant column carries no ranking signal).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(a)
+    if not finite.any():
+        return np.full(a.shape, np.nan)
+    v = a[finite]
+    med = float(np.median(v))
+    q75, q25 = np.percentile(v, [75, 25])
+    scale = (q75 - q25) / IQR_TO_SIGMA
+    if scale <= 0:
+        scale = float(np.median(np.abs(v - med))) / 0.6745
+    if scale <= 0:
+        scale = float(v.std())
+    if scale <= 0:
+        return np.where(finite, 0.0, np.nan)
+    return (a - med) / scale
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, overflow-safe."""
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
+def check_drop(conf: ScoreConf) -> set[str]:
+    """The validated set of dropped descriptors."""
+    drop = {str(d).lower() for d in conf.drop}
+    bad = drop - set(DROPPABLE)
+    if bad:
+        raise ConfigError(f"score.drop: unknown descriptor(s) {sorted(bad)}; use {list(DROPPABLE)}")
+    return drop
+
+
+def required_columns(conf: ScoreConf) -> list[str]:
+    """Raw descriptor columns the score needs under this config (ablations drop some)."""
+    drop = check_drop(conf)
+    w = conf.weights
+    cols = ["tnc"]  # the temporal tag and stratum need it whatever the weights
+    if "vds" not in drop:
+        cols += ["loss_visual", "loss_blind", "frame_div"]  # vds3
+        if w.visual_dependency:
+            cols += ["vds"]
+    if "ppl" not in drop:
+        cols += ["ppl"]
+    if w.motion:
+        cols += ["amm"]
+    if w.coverage_rep or w.coverage_hard:
+        cols += ["cluster_rep", "cluster_hard"]
+    return list(dict.fromkeys(cols))
+
+
+@dataclass
+class QualityResult:
+    """Per-row q and vds3 for the kept rows, plus what was excluded and why."""
+
+    frame: pd.DataFrame  # uid, q, z_q, vds3, sc_used, sc_fallback, z_ppl (if used)
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> count
+    sc_fallback_rows: int = 0
+    dropped: list[str] = field(default_factory=list)
+    kept: np.ndarray | None = None  # bool mask over the input rows
+
+
+def _z(desc: pd.DataFrame, col: str) -> np.ndarray:
+    """The descriptor stage's ``z_<col>`` when present, else a robust z of the raw column."""
+    zc = f"z_{col}"
+    if zc in desc.columns:
+        return desc[zc].to_numpy(dtype=np.float64)
+    return robust_z(desc[col].to_numpy(dtype=np.float64))
+
+
+def quality_score(desc: pd.DataFrame, conf: ScoreConf, file: str = "descriptors") -> QualityResult:
+    """Compute q and vds3 for every row of ``desc`` with finite inputs.
+
+    Rows with a NaN/inf in a required column are excluded and counted per column
+    (``nonfinite_<col>``), never scored as 0. A missing required column raises an
+    InputError naming all of them.
+    """
+    drop = check_drop(conf)
+    need = required_columns(conf)
+    missing = [c for c in need if c not in desc.columns]
+    # A column that is NaN everywhere (a disabled descriptor) is as missing as an absent one:
+    # excluding every candidate row by row would hide the real cause.
+    missing += [
+        f"{c} (NaN in every row)"
+        for c in need
+        if c in desc.columns
+        and len(desc)
+        and not np.isfinite(desc[c].to_numpy(dtype=np.float64)).any()
+    ]
+    if missing:
+        raise InputError(
+            file,
+            None,
+            ", ".join(missing),
+            f"descriptor columns {need} (drop one with score.drop=[vds|ppl|sc])",
+            got=f"columns {sorted(desc.columns)[:40]}",
+        )
+    w = conf.weights
+    zs = {c: _z(desc, c) for c in need if c != "tnc"}
+    raw = {c: desc[c].to_numpy(dtype=np.float64) for c in need}
+    ok = np.ones(len(desc), dtype=bool)
+    excluded: dict[str, int] = {}
+    for c in need:
+        bad = ~np.isfinite(raw[c]) | (~np.isfinite(zs[c]) if c in zs else False)
+        n_new = int((bad & ok).sum())
+        if n_new:
+            excluded[f"nonfinite_{c}"] = n_new
+        ok &= ~bad
+
+    q = np.zeros(len(desc))
+    if "vds" not in drop and w.visual_dependency:
+        q += w.visual_dependency * sigmoid(zs["vds"] + zs["frame_div"])
+    if "ppl" not in drop and w.difficulty:
+        q += w.difficulty * np.exp(-np.abs(zs["ppl"]))
+    if w.motion:
+        q += w.motion * np.exp(-np.abs(zs["amm"]))
+    q += w.temporal_necessity * raw["tnc"]
+    if w.coverage_rep or w.coverage_hard:
+        q += w.coverage_rep * raw["cluster_rep"] + w.coverage_hard * raw["cluster_hard"]
+
+    sc_used = np.full(len(desc), np.nan)
+    fallback = np.zeros(len(desc), dtype=bool)
+    if "sc" not in drop and w.self_consistency:
+        sc = desc["sc"].to_numpy(dtype=np.float64) if "sc" in desc.columns else sc_used.copy()
+        fallback = ~np.isfinite(sc)
+        if fallback.any() and not conf.sc_fallback:
+            n_new = int((fallback & ok).sum())
+            if n_new:
+                excluded["nonfinite_sc"] = n_new
+            ok &= ~fallback
+            fallback[:] = False
+        elif fallback.any():
+            fb = conf.sc_fallback_weights
+            arg = np.zeros(len(desc))
+            if "vds" not in drop and "vds" in zs:
+                arg += fb.vds * zs["vds"]
+            elif "vds" not in drop and "vds" in desc.columns:
+                arg += fb.vds * _z(desc, "vds")
+            if "ppl" not in drop:
+                arg -= fb.ppl * np.abs(zs["ppl"])
+            sc = np.where(fallback, sigmoid(arg), sc)
+            bad_fb = fallback & ~np.isfinite(sc)
+            if (bad_fb & ok).any():
+                excluded["nonfinite_sc_fallback"] = int((bad_fb & ok).sum())
+            ok &= ~bad_fb
+        sc_used = sc
+        q = q + w.self_consistency * np.where(np.isfinite(sc), sc, 0.0)
+
+    if "vds" in drop:
+        # Without VDS there is no visual-dependency signal: vds3 is neutral for everyone.
+        vds3 = np.zeros(len(desc))
+    else:
+        vds3 = -zs["loss_visual"] + zs["loss_blind"] + zs["frame_div"]
+
+    out = pd.DataFrame(
+        {
+            "uid": desc["uid"].to_numpy(),
+            "q": q.astype(np.float32),
+            "vds3": vds3.astype(np.float32),
+            "sc_used": sc_used.astype(np.float32),
+            "sc_fallback": fallback,
+            "tnc": raw["tnc"].astype(np.float32),
+            "z_ppl": (zs["ppl"] if "ppl" in zs else np.zeros(len(desc))).astype(np.float32),
+        }
+    )
+    if "cluster_rep" in raw:
+        out["cluster_hard"] = raw["cluster_hard"].astype(np.float32)
+    out = out[ok].reset_index(drop=True)
+    out["z_q"] = robust_z(out["q"].to_numpy()).astype(np.float32)
+    return QualityResult(
+        frame=out,
+        excluded=excluded,
+        sc_fallback_rows=int(out["sc_fallback"].sum()),
+        dropped=sorted(drop),
+        kept=ok,
+    )

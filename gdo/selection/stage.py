@@ -1,0 +1,272 @@
+"""``gdo select``: build the subset of one goal (``cfg.goal``).
+
+Reads ``scores/scores.parquet`` (+ its manifest) and ``pool/pool.parquet``; writes
+``subsets/<goal.name>/``: ``subset.parquet`` (selected candidate rows + score
+columns; the training stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
+(ms-swift messages), ``report.md``, ``composition.png`` and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdo.scoring.stage import input_key
+from gdo.selection.budget import Budget, resolve_budget
+from gdo.selection.config import GOAL_KINDS, RELAX_POLICIES
+from gdo.selection.export import write_llava, write_messages
+from gdo.selection.fill import Selection, Spec, select
+from gdo.selection.goal_file import (
+    append_relevance_report,
+    goal_file_inputs,
+    relevance_attribution,
+    with_file_relevance,
+)
+from gdo.selection.prepare import (
+    build_candidates,
+    floors_for,
+    goal_scores,
+    stratum_labels,
+    vds3_target,
+)
+from gdo.selection.report import composition, composition_counts, plot_composition, write_report
+from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.io import atomic_write_parquet
+from gdo.utils.manifest import content_hash, is_fresh, read_manifest, to_plain, write_manifest
+from gdo.utils.stage import stage_dir, work_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GoalSelection:
+    """A goal's selection over the scores table (rows are positions in it)."""
+
+    selection: Selection
+    budget: Budget
+    score: np.ndarray  # the goal's candidate score per scores row
+    strata: np.ndarray  # stratum code per scores row
+    excluded: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean mask over the scores rows: selected or not."""
+        m = np.zeros(len(self.score), dtype=bool)
+        m[self.selection.index] = True
+        return m
+
+
+def select_goal(
+    scores: pd.DataFrame,
+    goal,
+    select_conf,
+    seed: int,
+    dropped: list[str] | None = None,
+    reference_count: int | None = None,
+    file: str = "scores.parquet",
+) -> GoalSelection:
+    """Select ``goal``'s subset from a scores table (pure: no files)."""
+    if goal.kind not in GOAL_KINDS:
+        raise ConfigError(f"goal.kind: expected one of {list(GOAL_KINDS)}, got {goal.kind!r}")
+    if select_conf.relax not in RELAX_POLICIES:
+        raise ConfigError(
+            f"select.relax: expected one of {list(RELAX_POLICIES)}, got {select_conf.relax!r}"
+        )
+    dropped = list(dropped or [])
+    fields = list(select_conf.stratum_fields)
+    score, excluded = goal_scores(scores, goal, dropped, file)
+    cands, strata = build_candidates(scores, score, fields, goal, file)
+    n_ok = int(np.isfinite(score).sum())
+    budget = resolve_budget(
+        goal,
+        n_ok,
+        strata[np.isfinite(score)],
+        scores["vds3"].to_numpy()[np.isfinite(score)],
+        scores["cluster_hard"].to_numpy() if "cluster_hard" in scores.columns else None,
+        explicit=select_conf.budget,
+        reference_count=reference_count,
+        use_vds3="vds" not in dropped,
+    )
+    floors, notes = floors_for(goal, cands.group_names, budget.value)
+    if goal.kind == "uniform":
+        floors[:] = 0
+    spec = Spec(
+        budget=budget.value,
+        kind=goal.kind,
+        seed=int(seed),
+        max_per_video=int(select_conf.max_per_video),
+        dedup_text=bool(select_conf.dedup_text),
+        score_floor_quantile=float(goal.score_floor_quantile),
+        relax=str(select_conf.relax),
+        vds3_positives=vds3_target(goal, budget.value, dropped),
+        floors=floors,
+    )
+    if "vds" in dropped and goal.kind != "uniform":
+        notes["vds3_positives"] = "skipped: the score ablation dropped VDS (no vds3)"
+    sel = select(cands, spec, goal)
+    return GoalSelection(sel, budget, score, strata, excluded, notes)
+
+
+def reference_count_for(cfg) -> int | None:
+    """Uni-Nx reference: ``goal.reference_count`` or the size of another goal's subset."""
+    goal = cfg.goal
+    if goal.kind != "uniform":
+        return None
+    if goal.reference_count is not None:
+        return int(goal.reference_count)
+    if not goal.reference_goal:
+        raise ConfigError("goal.kind=uniform needs goal.reference_count or goal.reference_goal")
+    mdir = work_dir(cfg) / "subsets" / str(goal.reference_goal)
+    m = read_manifest(mdir)
+    if m is None:
+        raise InputError(
+            str(mdir / "manifest.json"),
+            reason=f"missing; run `gdo select goal={goal.reference_goal}` before the uniform goal "
+            "or set goal.reference_count",
+        )
+    try:
+        return int(m["counts"]["selected"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(
+            str(mdir / "manifest.json"), None, "counts.selected", "an integer"
+        ) from err
+
+
+def _subset_frame(pool: pd.DataFrame, scores: pd.DataFrame, gs: GoalSelection) -> pd.DataFrame:
+    idx = gs.selection.index
+    sc = scores.iloc[idx].reset_index(drop=True)
+    sc["goal_score"] = gs.score[idx].astype(np.float32)
+    sc["select_step"] = _step_names(gs.selection.step).astype(str)
+    extra = [c for c in sc.columns if c not in pool.columns or c == "uid"]
+    out = pool[pool["uid"].isin(sc["uid"])].merge(sc[extra], on="uid", how="inner")
+    return out.sort_values("uid", kind="stable").reset_index(drop=True)
+
+
+def _step_names(steps: np.ndarray) -> np.ndarray:
+    from gdo.selection.fill import STEPS
+
+    return np.asarray(STEPS, dtype=object)[steps]
+
+
+def run(cfg) -> Path:
+    """Select ``cfg.goal``'s subset and write ``subsets/<goal.name>/``; return that folder."""
+    wd = work_dir(cfg)
+    scores_path, pool_path = wd / "scores" / "scores.parquet", wd / "pool" / "pool.parquet"
+    for path, stage in ((scores_path, "score"), (pool_path, "pool")):
+        if not path.exists():
+            raise InputError(str(path), reason=f"missing; run `gdo {stage}` first")
+    smeta = read_manifest(scores_path.parent) or {}
+    dropped = list(smeta.get("dropped", list(cfg.score.drop)))
+    ref = reference_count_for(cfg)
+    inputs = {"scores": input_key(scores_path), "pool": input_key(pool_path)}
+    inputs.update(goal_file_inputs(cfg.goal))  # goal from a question file: its content
+    if ref is not None:
+        inputs["reference_count"] = str(ref)
+    key = content_hash(cfg.goal, cfg.select, int(cfg.seed), inputs)
+    out = work_dir(cfg) / "subsets" / str(cfg.goal.name)
+    if (out / "subset.parquet").exists() and is_fresh(out, key):
+        log.info("select %s: fresh (key %s), skipping; %s", cfg.goal.name, key, out)
+        return out
+    scores = pd.read_parquet(scores_path)
+    scores, goal, relevance = with_file_relevance(scores, pool_path, cfg.goal)
+    gs = select_goal(scores, goal, cfg.select, int(cfg.seed), dropped, ref, str(scores_path))
+    relevance = relevance_attribution(
+        scores, goal, cfg.select, int(cfg.seed), dropped, ref, gs.selection.index, relevance
+    )
+    pool = pd.read_parquet(pool_path)
+    subset = _subset_frame(pool, scores, gs)
+    if len(subset) != len(gs.selection.index):
+        raise InputError(
+            str(pool_path),
+            None,
+            "uid",
+            f"every selected uid of scores.parquet ({len(gs.selection.index)})",
+            got=f"{len(subset)} found",
+        )
+
+    out = stage_dir(cfg, "subsets", str(cfg.goal.name))
+    atomic_write_parquet(out / "subset.parquet", subset)
+    if cfg.select.write_llava:
+        write_llava(subset, out / "train.json")
+    if cfg.select.write_messages:
+        write_messages(subset, out / "train.jsonl")
+    tables = composition(scores, gs.mask)
+    constraints = [c.as_dict() for c in gs.selection.plan.constraints]
+    budget = {**gs.budget.rationale, "budget": gs.budget.value, "bound": gs.budget.bound}
+    counts: dict[str, Any] = {**gs.selection.counts, "excluded": gs.excluded}
+    write_report(out / "report.md", str(cfg.goal.name), budget, constraints, tables, counts)
+    if relevance:
+        counts["relevance"] = relevance
+        append_relevance_report(out / "report.md", relevance)
+    if cfg.select.plot:
+        plot_composition(out / "composition.png", str(cfg.goal.name), tables)
+    labels = stratum_labels(scores, list(cfg.select.stratum_fields), gs.strata)
+    pool_s = pd.Series(gs.strata).value_counts()
+    sub_s = pd.Series(gs.strata[gs.selection.index]).value_counts()
+    counts["per_stratum"] = {
+        labels[int(k)]: {"pool": int(v), "subset": int(sub_s.get(k, 0))} for k, v in pool_s.items()
+    }
+    counts.update(composition_counts(tables))
+    not_met = [c for c in constraints if c["status"] != "met"]
+    for c in not_met:
+        log.warning("select %s: %s %s (%s)", cfg.goal.name, c["name"], c["status"], c["reason"])
+    write_manifest(
+        out,
+        stage="select",
+        key=key,
+        config={"goal": to_plain(cfg.goal), "select": to_plain(cfg.select)},
+        inputs=inputs,
+        counts=counts,
+        seed=int(cfg.seed),
+        extra={
+            "goal": str(cfg.goal.name),
+            "budget": budget,
+            "constraints": constraints,
+            "bound_constraints": _binding(gs, constraints),
+            "infeasible": [
+                {"name": c["name"], "status": c["status"], "reason": c["reason"]} for c in not_met
+            ],
+            "notes": gs.notes,
+        },
+    )
+    _log_run(cfg, out, budget, counts, constraints, tables)
+    return out
+
+
+def _log_run(cfg, out: Path, budget, counts, constraints, tables) -> None:
+    """Log the subset's budget, constraints and composition to W&B (rank 0, if enabled)."""
+    from gdo.logging import get_logger
+
+    logger = get_logger(cfg, job_type="select", name=f"select-{cfg.goal.name}")
+    try:
+        logger.log(
+            {
+                "select/budget": budget["budget"],
+                "select/selected": counts["selected"],
+                "select/eligible": counts["eligible"],
+            }
+        )
+        logger.log_table("select/constraints", pd.DataFrame(constraints))
+        for facet, df in tables.items():
+            logger.log_table(f"select/composition_{facet}", df.reset_index(names=facet))
+        if (out / "composition.png").exists():
+            logger.log_image("select/composition", out / "composition.png")
+    finally:
+        logger.finish()
+
+
+def _binding(gs: GoalSelection, constraints: list[dict[str, Any]]) -> list[str]:
+    """Constraints at their bound: a minimum met exactly, or a maximum reached."""
+    names = [f"budget:{gs.budget.bound}"]
+    for c in constraints:
+        if c["name"] == "budget" or c["achieved"] is None:
+            continue
+        if c["kind"] in ("min", "max") and float(c["achieved"]) == float(c["target"]):
+            names.append(c["name"])
+    return names
