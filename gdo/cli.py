@@ -16,6 +16,10 @@ from pathlib import Path
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gdo.pipeline:run", "the main job: every stage end to end, skipping fresh ones"),
     "world": ("gdo.world.stage:run", "generate the embedded synthetic world (pool + benchmarks)"),
+    "world_custom": (
+        "gdo.world.custom:run",
+        "write a custom question set (one skill) from the world",
+    ),
     "pool": ("gdo.pool.stage:run", "read pool files into pool.parquet (single-turn candidates)"),
     "pretrain": ("gdo.training.pretrain:run", "pre-train the tiny base model on the world"),
     "describe": ("gdo.descriptors.stage:run", "compute descriptors for every candidate (sharded)"),
@@ -27,7 +31,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "frontier": ("gdo.frontier.stage:run", "frontier table, peak match, CIs, plots, report"),
 }
 # Two-word commands: `gdo describe merge` -> describe_merge.
-SUBCOMMANDS = {("describe", "merge"): "describe_merge"}
+SUBCOMMANDS = {("describe", "merge"): "describe_merge", ("world", "custom"): "world_custom"}
+# Plain commands (argparse, no Hydra config): name -> (main(argv) -> int, help).
+PLAIN: dict[str, tuple[str, str]] = {
+    "benchmark check": (
+        "gdo.evaluation.check:main",
+        "validate a custom benchmark file (every problem with its row)",
+    ),
+}
 
 
 def conf_dir() -> Path:
@@ -37,7 +48,7 @@ def conf_dir() -> Path:
 
 
 def usage() -> str:
-    width = max(len(c) for c in COMMANDS) + 2
+    width = max(len(c) for c in [*COMMANDS, *PLAIN]) + 2
     lines = [
         "usage: gdo <command> [key=value ...] [--help] [-m]",
         "",
@@ -47,6 +58,8 @@ def usage() -> str:
     ]
     for name, (_, text) in COMMANDS.items():
         lines.append(f"  {name.replace('_', ' '):<{width}}{text}")
+    for name, (_, text) in PLAIN.items():
+        lines.append(f"  {name:<{width}}{text}")
     lines += [
         "",
         "examples:",
@@ -80,6 +93,9 @@ def _task(cfg) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    plain = " ".join(argv[:2])
+    if plain in PLAIN:
+        return int(resolve(PLAIN[plain][0])(argv[2:]))
     cmd, rest = parse_command(argv)
     if cmd is None:
         print(usage())

@@ -22,7 +22,7 @@ from gdo.evaluation.predict import predict
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
 from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
-from gdo.utils.manifest import content_hash, file_hash, to_plain, write_manifest
+from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
 from gdo.utils.stage import stage_dir, work_dir, world_dir
 
@@ -187,6 +187,8 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
             del vlm
             counts["evaluated"] += len(todo)
         bar.update(len(benchmarks))
+        if not todo and is_fresh(out, content_hash(keys)):
+            continue  # nothing new: leave the finished manifest as it is
         write_manifest(
             out,
             stage="evaluate",

@@ -1,0 +1,184 @@
+"""A custom benchmark drawn from the world: one skill, written in the ``custom`` format.
+
+The "bring your own goal" experiment (``conf/experiment/custom_goal.yaml``) needs a set
+of questions that a user might have: a few hundred questions on *one* skill (by default
+``appearance_order``: "what colour appears first?"), not one of the four standard suites.
+This module writes it under ``<world_dir>/custom/<name>/``::
+
+    questions.jsonl    id, media (relative to this folder), question, options, answer, group
+    media/<id>.mp4     one held-out clip per question
+    truth.parquet      qid, qtype, variant, answer, answer_letter, n_frames
+    manifest.json      written last (key = content hash of the world config + this config)
+
+The clips are held out from the pool by seed: they come from their own random stream
+(``[world.seed, seed_offset]``, an offset no other world part uses) through the same
+:class:`~gdo.world.bench_clips.ClipMaker` as the standard suites, with the answer letters
+balanced. (The pool's clip hashes are not kept by ``gdo world``, so disjointness from the
+pool is by seed, not checked frame by frame; within the set no clip repeats.)
+
+``gdo world custom [hydra overrides]`` (or :func:`run` with a composed config)
+writes the set; ``cfg.notes.custom_set`` overrides :class:`CustomSetConf`'s fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.io import atomic_write_parquet, atomic_write_text
+from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
+from gdo.utils.progress import progress
+from gdo.utils.stage import world_dir
+from gdo.world.bench_clips import ClipMaker
+from gdo.world.config import QTYPES, WorldConf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CustomSetConf:
+    """What the custom set holds (override with ``notes.custom_set.<field>=...``)."""
+
+    name: str = "appearance_order"
+    qtype: str = "appearance_order"  # one world question type (the "skill")
+    size: int = 200  # questions, one clip each
+    n_options: int = 4
+    frames: tuple[int, int] = (8, 16)  # frames per clip [min, max]: short videos
+    seconds: tuple[float, float] = (5.0, 30.0)  # clip duration [min, max]
+    # Random stream [world.seed, seed_offset]: benchmarks use 1000, pretrain 5000.
+    seed_offset: int = 7000
+
+
+def custom_set_conf(cfg: Any) -> CustomSetConf:
+    """The set's config: defaults, overridden by ``cfg.notes.custom_set`` (if any)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    notes = cfg.get("notes") if hasattr(cfg, "get") else None
+    raw = (notes or {}).get("custom_set", None) or {}
+    raw = OmegaConf.to_container(raw) if isinstance(raw, DictConfig) else dict(raw)
+    known = {f.name for f in fields(CustomSetConf)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"notes.custom_set: unknown keys {unknown} (known: {sorted(known)})")
+    conf = CustomSetConf(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items()})
+    if conf.qtype not in QTYPES:
+        raise ConfigError(f"notes.custom_set.qtype: expected one of {QTYPES}, got {conf.qtype!r}")
+    if conf.size < 1 or not 2 <= conf.n_options <= 6:
+        raise ConfigError(
+            f"notes.custom_set: need size >= 1 and 2 <= n_options <= 6, "
+            f"got size={conf.size}, n_options={conf.n_options}"
+        )
+    return conf
+
+
+def custom_set_dir(cfg: Any, name: str | None = None) -> Path:
+    """``<world_dir>/custom/<name>``."""
+    return world_dir(cfg) / "custom" / (name or custom_set_conf(cfg).name)
+
+
+def build_custom_set(wcfg: WorldConf, out: Path, conf: CustomSetConf) -> dict[str, Any]:
+    """Write ``questions.jsonl``, ``media/`` and ``truth.parquet`` under ``out``; return counts."""
+    rng = np.random.default_rng([wcfg.seed, conf.seed_offset])
+    counts: Counter = Counter()
+    maker = ClipMaker(rng, wcfg.scene, set(), wcfg.codec, counts)
+    lines, truth = [], []
+    for j in progress(range(conf.size), desc=f"custom set {conf.name}", unit="q"):
+        clip, pixels, (q,) = maker.draw(conf.qtype, tuple(conf.frames), conf.n_options)
+        qid = f"{conf.name}_{j:04d}"
+        rel = f"media/{qid}.mp4"
+        maker.write(out / rel, pixels, tuple(conf.seconds))
+        group = q.qa.variant or q.qa.qtype
+        lines.append(
+            json.dumps(
+                {
+                    "id": qid,
+                    "media": rel,
+                    "question": q.qa.question,
+                    "options": q.options,
+                    "answer": q.letter,
+                    "group": group,
+                }
+            )
+        )
+        truth.append(
+            {
+                "qid": qid,
+                "qtype": q.qa.qtype,
+                "variant": group,
+                "answer": q.qa.answer,
+                "answer_letter": q.letter,
+                "n_options": len(q.options),
+                "n_frames": clip.n_frames,
+            }
+        )
+        counts[f"group:{group}"] += 1
+        counts[f"answer_letter:{q.letter}"] += 1
+    atomic_write_text(out / "questions.jsonl", "\n".join(lines) + "\n")
+    atomic_write_parquet(out / "truth.parquet", pd.DataFrame(truth))
+    out_counts: dict[str, Any] = {"questions": len(lines)}
+    for k, v in sorted(counts.items()):
+        group, _, val = k.partition(":")
+        if val:
+            out_counts.setdefault(f"by_{group}", {})[val] = int(v)
+        else:
+            out_counts[k] = int(v)
+    return out_counts
+
+
+def run(cfg: Any) -> Path:
+    """Write the world's custom set (skipped when fresh); return its ``questions.jsonl``."""
+    from gdo.world.stage import to_world_conf, world_key
+
+    wdir = world_dir(cfg)
+    if not (wdir / MANIFEST).exists():
+        raise InputError(str(wdir / MANIFEST), reason="missing; run `gdo world` first")
+    conf = custom_set_conf(cfg)
+    out = custom_set_dir(cfg, conf.name)
+    key = content_hash(world_key(cfg), asdict(conf))
+    if is_fresh(out, key) and (out / "questions.jsonl").exists():
+        log.info("custom set %s is fresh (key %s)", out, key)
+        return out / "questions.jsonl"
+    if out.exists():
+        shutil.rmtree(out)  # stale media of another config must not linger
+    out.mkdir(parents=True)
+    counts = build_custom_set(to_world_conf(cfg.world), out, conf)
+    write_manifest(
+        out,
+        stage="world_custom",
+        key=key,
+        config=asdict(conf),
+        inputs={"world": world_key(cfg)},
+        counts=counts,
+        seed=int(cfg.world.seed),
+    )
+    log.info("custom set written: %s (%d questions)", out, counts["questions"])
+    return out / "questions.jsonl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``gdo world custom [overrides]``: compose the config, write the set."""
+    from hydra import compose, initialize_config_dir
+
+    import gdo.config  # noqa: F401  (registers the schemas)
+    from gdo.cli import conf_dir
+
+    overrides = list(sys.argv[1:] if argv is None else argv)
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        cfg = compose(config_name="config", overrides=overrides)
+    print(run(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    sys.exit(main())
