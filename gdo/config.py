@@ -70,6 +70,9 @@ class RunConf:
     share_baseline: list[str] = field(default_factory=list)
     # Sweep objective returned to the sweeper: final:<benchmark> or auc:<benchmark>.
     objective: str | None = None
+    # Processes per node for the describe and train steps: > 1 launches each of them with
+    # `torchrun --nproc_per_node N -m gdo <stage> ...` (the other stages run in-process).
+    nproc_per_node: int = 1
     objective_goal: str | None = None  # goal whose curve the objective reads (default: goal)
 
 

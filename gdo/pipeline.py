@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 SHARED = ("pool", "base_model", "descriptors")
 
 
+# Steps that torchrun launches on run.nproc_per_node ranks: target -> `gdo` command.
+DISTRIBUTED = {
+    "gdo.descriptors.stage:run": "describe",
+    "gdo.training.stage:run": "train",
+}
+
+
 @dataclass(frozen=True)
 class Step:
     stage: str  # the name used in run.stages / run.force
@@ -180,8 +187,12 @@ def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
         os.environ["GDO_STAGE"] = step.label
         log.info("stage %s", step.label)
         start = time.perf_counter()
-        fn: Callable = resolve(step.target)
-        out = fn(scfg)
+        nproc = int(cfg.run.get("nproc_per_node", 1))
+        if nproc > 1 and step.target in DISTRIBUTED:
+            out = launch_torchrun(DISTRIBUTED[step.target], nproc, step.goal, scfg)
+        else:
+            fn: Callable = resolve(step.target)
+            out = fn(scfg)
         timings.append(
             {"step": step.label, "seconds": round(time.perf_counter() - start, 2), "out": str(out)}
         )
@@ -189,6 +200,36 @@ def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
             bar.update(1)
     os.environ.pop("GDO_STAGE", None)
     return timings
+
+
+def torchrun_command(command: str, nproc: int, goal: str | None, cfg: DictConfig) -> list[str]:
+    """``torchrun ... -m gdo <command>`` with this run's overrides (and the step's goal)."""
+    import sys
+
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    # The step's own goal and work dir win over the sweep's / experiment's.
+    overrides = [o for o in overrides if not o.startswith(("goal=", "paths.work_dir="))]
+    overrides += [f"paths.work_dir={work_dir(cfg)}", f"seed={cfg.seed}"]
+    if goal:
+        overrides.append(f"goal={goal}")
+    return [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc_per_node={nproc}", "-m", "gdo", command, *overrides,
+    ]  # fmt: skip
+
+
+def launch_torchrun(command: str, nproc: int, goal: str | None, cfg: DictConfig) -> Path:
+    """Run one step on ``nproc`` local ranks; fail loudly with the command if it fails."""
+    import subprocess
+
+    cmd = torchrun_command(command, nproc, goal, cfg)
+    log.info("launching: %s", " ".join(cmd))
+    result = subprocess.run(cmd, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"step '{command}' failed (exit {result.returncode}): {' '.join(cmd)}")
+    return work_dir(cfg)
 
 
 def run(cfg: DictConfig) -> Path | float:

@@ -74,3 +74,12 @@ def test_force_drops_the_stage_manifest(cfg_factory, monkeypatch) -> None:
     )
     pipeline.run(cfg)
     assert seen == [False]
+
+
+def test_distributed_steps_are_launched_with_torchrun(cfg_factory) -> None:
+    cfg = cfg_factory("name=d", "run.nproc_per_node=2")
+    cmd = pipeline.torchrun_command("train", 2, "temp", cfg)
+    assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    assert "--nproc_per_node=2" in cmd
+    assert cmd[cmd.index("gdo") - 1 : cmd.index("gdo") + 2] == ["-m", "gdo", "train"]
+    assert "goal=temp" in cmd and f"paths.work_dir={Path(cfg.paths.work_dir).resolve()}" in cmd

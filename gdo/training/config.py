@@ -52,6 +52,10 @@ class CheckpointConf:
     keep_resume_state: str = "last"
     # Resume from the newest checkpoint with resume state when the run key matches.
     resume: bool = True
+    # Resume from this checkpoint folder instead (it must come from the same base model).
+    resume_from: str | None = None
+    # Delete checkpoints of another config/subset in the output folder instead of refusing.
+    overwrite: bool = False
 
 
 @dataclass
@@ -93,7 +97,8 @@ class TrainingConf:
     grad_accum: int = 1
     bf16: bool = False
     gradient_checkpointing: bool = False
-    max_length: int = 8192
+    # Longest sequence; null = model.max_length (longer samples lose frames, then are dropped).
+    max_length: int | None = None
     # Sort samples of similar length into the same batch (less padding).
     group_by_length: bool = True
     dataloader_workers: int = 0

@@ -1,0 +1,94 @@
+"""``gdo pretrain`` on a small perception file in the world's format (LLaVA JSON + PNGs):
+writes a loadable base model, caches by config, counts missing media."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import compose
+from test_training import use_backend
+
+from gdo.training.pretrain import pretrain_recipe, run
+from gdo.utils.manifest import read_manifest
+
+torch.set_num_threads(1)
+COLOURS = {"red": (230, 30, 30), "green": (30, 200, 40), "blue": (40, 80, 255)}
+
+
+def write_perception(world: Path, n: int = 24, missing: int = 1) -> None:
+    """``<world>/pretrain/perception.json`` with image colour questions (+ missing media)."""
+    from PIL import Image
+
+    media = world / "media" / "pre"
+    media.mkdir(parents=True)
+    records = []
+    names = list(COLOURS)
+    for i in range(n + missing):
+        colour = names[i % len(names)]
+        if i < n:
+            img = np.zeros((32, 32, 3), np.uint8)
+            img[8:24, 8:24] = COLOURS[colour]
+            Image.fromarray(img).save(media / f"{i}.png")
+        records.append(
+            {
+                "id": f"p{i}",
+                "image": f"pre/{i}.png",
+                "conversations": [
+                    {"from": "human", "value": "<image>\nwhat colour is the square?"},
+                    {"from": "gpt", "value": colour},
+                ],
+            }
+        )
+    (world / "pretrain").mkdir(parents=True)
+    (world / "pretrain" / "perception.json").write_text(json.dumps(records))
+
+
+@pytest.fixture
+def backend(monkeypatch):
+    import gdo.models
+
+    monkeypatch.setattr(gdo.models, "load_model", gdo.models.load_model)
+    use_backend()
+
+
+def test_pretrain_writes_a_cached_loadable_base_model(tmp_path: Path, backend) -> None:
+    cfg = compose(
+        [
+            f"paths.root_dir={tmp_path}",
+            "logger=none",
+            "training.pretrain.max_samples=48",
+            "training.pretrain.per_device_batch_size=8",
+            "model.tiny.hidden_size=32",
+            "model.tiny.intermediate_size=64",
+        ]
+    )
+    write_perception(Path(cfg.paths.world_dir))
+    out = run(cfg)
+    assert out == (tmp_path / "outputs" / "default" / "base_model").resolve()
+    m = read_manifest(out)
+    assert m["stage"] == "pretrain"
+    assert m["counts"]["perception_rows"] == 25 and m["counts"]["skipped_missing_media"] == 1
+    assert m["counts"]["steps"] == 6 and m["counts"]["samples"] == 48
+    # A plain from_pretrained folder without the Trainer's resume state.
+    assert (out / "config.json").exists() and (out / "model.safetensors").exists()
+    assert not (out / "optimizer.pt").exists() and not list(out.glob("global_step*"))
+    from gdo.models import load_model
+
+    vlm = load_model(cfg.model, str(out))
+    assert vlm.model.config.text_config.hidden_size == 32
+    # Fresh: the second call trains nothing (the manifest is not rewritten).
+    before = (out / "manifest.json").stat().st_mtime_ns
+    assert run(cfg) == out
+    assert (out / "manifest.json").stat().st_mtime_ns == before
+
+
+def test_pretrain_recipe_budget_and_no_deepspeed() -> None:
+    cfg = compose(["training=paper", "training.pretrain.max_samples=1000"])
+    r = pretrain_recipe(cfg.training, world_size=2)
+    assert r.max_steps == 16  # ceil(1000 / (32 x 2))
+    assert r.deepspeed.stage == 0 and r.lr == cfg.training.pretrain.lr
+    assert not r.bf16 and not any(r.freeze.values())
