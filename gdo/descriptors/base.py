@@ -62,8 +62,12 @@ class Descriptor:
         return [*self.sample_columns, *self.pool_columns]
 
     def config_key(self) -> dict[str, Any]:
-        """What of this descriptor's setup changes its per-sample values (for shard keys)."""
+        """This descriptor's whole setup (for the merged artifact's key)."""
         return {"class": f"{type(self).__module__}.{type(self).__qualname__}", **vars(self)}
+
+    def sample_config_key(self) -> dict[str, Any]:
+        """What of the setup changes the per-sample values (for the shard key)."""
+        return self.config_key()
 
 
 class SampleError(Exception):
@@ -104,6 +108,7 @@ class BatchContext:
         self.failed: dict[int, str] = {}
         self._load_media = load_media
         self._frames: dict[int, np.ndarray | None] = {}
+        self._model_frames: dict[int, np.ndarray | None] = {}
         self._memo: dict[Any, dict[int, Any]] = {}
 
     def __len__(self) -> int:
@@ -133,11 +138,41 @@ class BatchContext:
             else:
                 loader = self._load_media or _default_load_media
                 n = 1 if kind == "image" else self.max_frames
+                known = int(row.get("n_frames") or -1)
+                if 1 < known < n:
+                    # Asking for more frames than the clip has repeats some, and a repeated
+                    # frame reads as "no motion".
+                    n = known
                 arr = np.asarray(loader(kind, paths, n, None))
                 if arr.ndim != 4 or arr.shape[-1] != 3:
                     raise SampleError(f"media gave shape {arr.shape}, expected (T, H, W, 3)")
                 self._frames[i] = arr
         return self._frames[i]
+
+    def model_rows(self, idx: list[int]) -> list[dict[str, Any]]:
+        """Rows ``idx`` for a model call, their media decoded once per batch.
+
+        The frames are loaded exactly as the model would load them itself (its frame
+        count and pixel budget) and passed as ``frames``, so the loss pass and the
+        generation passes do not decode the same clip again.
+        """
+        n = getattr(self.model, "frames", None)
+        max_pixels = getattr(self.model, "max_pixels", None)
+        if n is None:
+            return [self.rows[i] for i in idx]
+        out = []
+        for i in idx:
+            row = self.rows[i]
+            if i not in self._model_frames:
+                kind, paths = row.get("media_kind", "none"), list(row.get("media") or [])
+                if kind in (None, "none") or not paths:
+                    self._model_frames[i] = None
+                else:
+                    loader = self._load_media or _default_load_media
+                    self._model_frames[i] = loader(kind, [str(p) for p in paths], n, max_pixels)
+            frames = self._model_frames[i]
+            out.append(row if frames is None else {**row, "frames": frames})
+        return out
 
     def map_rows(self, fn: Callable[[int], Any]) -> dict[int, Any]:
         """Apply ``fn`` to each alive row; a row whose call raises is marked failed."""
@@ -201,8 +236,8 @@ class BatchContext:
         if self.model is None:
             raise RuntimeError("a loss descriptor needs a model, but none was loaded")
 
-        def run(rows: list[dict[str, Any]], _: list[int]) -> list[tuple[float, float]]:
-            visual, blind = self.model.losses(rows)
+        def run(_: list[dict[str, Any]], idx: list[int]) -> list[tuple[float, float]]:
+            visual, blind = self.model.losses(self.model_rows(idx))
             return [(float(v), float(b)) for v, b in zip(visual, blind)]
 
         return self.map_batch("losses", run)

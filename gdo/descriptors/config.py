@@ -24,7 +24,7 @@ class DescriptorsConf:
     # An item may carry `enabled: false` (its columns become NaN) or be set to null (dropped).
     items: dict[str, Any] = field(default_factory=dict)
     # Candidates per model pass; 1 reproduces the reference's one-sample-at-a-time loop.
-    batch_size: int = 16
+    batch_size: int = 32
     # Sort by media kind / frame count / text length so a batch pads little.
     sort_by_length: bool = True
     shard: ShardConf = field(default_factory=ShardConf)

@@ -1,0 +1,176 @@
+"""``gdo describe merge``: join the shards, pool-level descriptors, robust z-scores.
+
+Reads every ``shard-*.jsonl`` whose header key matches the current config (others
+are stale and ignored, counted), keeps one row per uid (an ``ok`` row wins over a
+``failed`` one), checks that every pool uid is present, runs the pool-level
+descriptors (coverage, goal relevance) and adds ``z_<col> = (x - median) /
+(IQR / 1.349)`` for every descriptor column. Writes ``descriptors.parquet`` and a
+manifest with the counts (ok, failed by reason, duplicates, stale shards).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdo.descriptors.base import reason_kind
+from gdo.descriptors.registry import Item, build
+from gdo.descriptors.shards import read_shard
+from gdo.utils.errors import GdoError
+from gdo.utils.io import atomic_write_parquet
+from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
+from gdo.utils.progress import progress
+from gdo.utils.stage import stage_dir
+
+log = logging.getLogger(__name__)
+
+ARTIFACT = "descriptors.parquet"
+IQR_TO_SIGMA = 1.349  # IQR of a standard normal
+MAD_TO_SIGMA = 1.4826
+
+
+def robust_z(x: np.ndarray | pd.Series) -> np.ndarray:
+    """``(x - median) / (IQR / 1.349)``, NaN kept.
+
+    When the IQR is 0 (e.g. ``amm`` when most candidates are still images), the
+    scale falls back to 1.4826 * MAD, then to the std, so the tail keeps its order;
+    a constant column gives 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(x)
+    z = np.full_like(x, np.nan)
+    if not finite.any():
+        return z
+    v = x[finite]
+    med = float(np.median(v))
+    q75, q25 = np.percentile(v, [75, 25])
+    scale = (q75 - q25) / IQR_TO_SIGMA
+    if not scale > 0:
+        scale = MAD_TO_SIGMA * float(np.median(np.abs(v - med)))
+    if not scale > 0:
+        scale = float(v.std())
+    z[finite] = (v - med) / scale if scale > 0 else 0.0
+    return z
+
+
+class MergeError(GdoError):
+    """The shards do not cover the pool (names how many and which uids are missing)."""
+
+
+def read_shards(out_dir: Path, key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """All rows of the shards written with ``key``, and counts about the files."""
+    frames, counts = [], {"shard_files": 0, "stale_shard_files": 0, "truncated_lines": 0}
+    for path in sorted(out_dir.glob("shard-*.jsonl")):
+        content = read_shard(path)
+        if (content.header or {}).get("key") != key:
+            counts["stale_shard_files"] += 1
+            log.warning("%s: written with another config/model (key mismatch), ignored", path)
+            continue
+        counts["shard_files"] += 1
+        counts["truncated_lines"] += int(content.truncated)
+        frames.append(pd.DataFrame(content.rows))
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["uid"])
+    return rows, counts
+
+
+def dedup(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per uid, an ``ok`` row preferred; returns the rows and how many were dropped."""
+    if rows.empty:
+        return rows, 0
+    order = (rows["status"] != "ok").astype(int) if "status" in rows else 0
+    ranked = rows.assign(_bad=order).sort_values(["uid", "_bad"], kind="stable")
+    kept = ranked.drop_duplicates("uid", keep="first").drop(columns="_bad")
+    return kept, len(rows) - len(kept)
+
+
+def merge_key(cfg: Any, sample_key: str, items: list[Item]) -> str:
+    """The merged artifact's key: the shards' key plus the pool-level config."""
+    return content_hash(
+        sample_key,
+        [(it.name, it.enabled, it.descriptor.config_key()) for it in items],
+        to_plain(cfg.descriptors.no_zscore),
+    )
+
+
+def merge(cfg: Any) -> Path:
+    """Join the shards into ``descriptors/descriptors.parquet`` (+ manifest); returns it."""
+    from gdo.descriptors.stage import pool_path, sample_key
+
+    items = build(cfg.descriptors["items"])
+    needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
+    skey = sample_key(cfg, items, needs_model)
+    out_dir = stage_dir(cfg, "descriptors")
+    key = merge_key(cfg, skey, items)
+    if (out_dir / ARTIFACT).exists() and is_fresh(out_dir, key):
+        # Same shards (merge refuses partial ones) and same pool-level config.
+        log.info("describe merge: %s is fresh (key %s)", out_dir / ARTIFACT, key)
+        return out_dir / ARTIFACT
+    pool = pd.read_parquet(pool_path(cfg))
+    rows, counts = read_shards(out_dir, skey)
+    rows, n_dup = dedup(rows)
+    in_pool = rows["uid"].isin(pool["uid"]) if len(rows) else pd.Series([], dtype=bool)
+    n_extra = int((~in_pool).sum())
+    rows = rows[in_pool]
+    missing = pool.loc[~pool["uid"].isin(rows["uid"]), "uid"]
+    if len(missing):
+        raise MergeError(
+            f"{out_dir}: {len(missing)} of {len(pool)} pool candidates have no descriptor row "
+            f"(e.g. {', '.join(missing.head(5))}); run `gdo describe` again with the same config "
+            "on every rank (it resumes where it stopped), then merge"
+        )
+
+    table = pool.merge(rows, on="uid", how="left", validate="one_to_one")
+    sample_cols = [c for it in items for c in it.descriptor.sample_columns]
+    for c in sample_cols:
+        if c not in table:
+            table[c] = np.nan
+    pool_cols: list[str] = []
+    for it in progress(items, desc="pool-level descriptors", unit="descriptor"):
+        cols = it.descriptor.columns(table)[len(it.descriptor.sample_columns) :]
+        if not cols:
+            continue
+        new = (
+            it.descriptor.describe_pool(table, cfg)
+            if it.enabled
+            else pd.DataFrame(index=table.index)
+        )
+        for c in cols:
+            table[c] = new[c].to_numpy() if c in new else np.nan
+        pool_cols += cols
+
+    skip = set(cfg.descriptors.no_zscore) | {c for it in items for c in it.descriptor.no_zscore}
+    desc_cols = [c for c in dict.fromkeys(sample_cols + pool_cols)]
+    z = {f"z_{c}": robust_z(table[c]) for c in desc_cols if c not in skip}
+    out = pd.concat([table[["uid", *desc_cols]], pd.DataFrame(z, index=table.index)], axis=1)
+    out["status"] = table["status"].fillna("failed").to_numpy()
+    out["error"] = table["error"].fillna("").to_numpy()
+
+    path = atomic_write_parquet(out_dir / ARTIFACT, out)
+    failed = out["status"] != "ok"
+    counts.update(
+        {
+            "n_pool": len(pool),
+            "n_ok": int((~failed).sum()),
+            "n_failed": int(failed.sum()),
+            "failed_by_reason": dict(Counter(reason_kind(e) for e in out.loc[failed, "error"])),
+            "duplicates_dropped": n_dup,
+            "rows_not_in_pool_dropped": n_extra,
+        }
+    )
+    write_manifest(
+        out_dir,
+        stage="describe",
+        key=key,
+        config=cfg.descriptors,
+        inputs={"pool": str(pool_path(cfg)), "shards_key": skey},
+        counts=counts,
+        seed=int(cfg.seed),
+        extra={"columns": desc_cols, "zscored": sorted(z)},
+    )
+    log.info("describe merge: %s (%s)", path, counts)
+    return path

@@ -1,0 +1,177 @@
+"""SC (self-consistency): is the base model's answer stable under sampling?
+
+``n`` answers are sampled per candidate (T=0.8, top_p=0.9, 32 new tokens in the
+reference) and ``sc`` is the mean pairwise token-Jaccard of their word sets.
+Sampling is seeded per uid (not per batch), so a value does not depend on which
+other candidates share its batch or shard. ``enabled: false`` writes NaN and the
+scoring stage applies the reference fallback.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import itertools
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from gdo.descriptors.base import BatchContext, Descriptor, register
+
+WORD = re.compile(r"\w+")
+
+
+def token_set(text: str) -> frozenset[str]:
+    """Lower-cased word tokens of an answer."""
+    return frozenset(WORD.findall(text.lower()))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """|a & b| / |a | b|; two empty answers agree (1.0)."""
+    union = a | b
+    return len(a & b) / len(union) if union else 1.0
+
+
+def mean_pairwise_jaccard(answers: list[str]) -> float:
+    """Mean token-Jaccard over all pairs of answers (NaN for fewer than two)."""
+    sets = [token_set(a) for a in answers]
+    pairs = list(itertools.combinations(sets, 2))
+    if not pairs:
+        return float("nan")
+    return float(np.mean([jaccard(a, b) for a, b in pairs]))
+
+
+def uid_seed(seed: int, uid: str) -> int:
+    """A sampling seed that depends only on (run seed, uid)."""
+    return int.from_bytes(hashlib.sha1(f"{seed}:{uid}".encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class SeededSampler:
+    """A logits processor that samples each row from its own RNG and forces that token.
+
+    HF ``generate`` draws every row of a batch from one global RNG, so a row's answers
+    would depend on its batch mates. This processor applies temperature and top-p
+    itself, draws row ``r`` from ``generators[r]`` and returns a one-hot logit row
+    (0 for the drawn token, -inf elsewhere); the warpers HF appends after it leave a
+    one-hot row unchanged and the final multinomial can only pick that token.
+    """
+
+    def __init__(self, seeds: list[int], n: int, temperature: float, top_p: float) -> None:
+        import torch
+
+        # Rows are sample-major: HF repeats each prompt n times (repeat_interleave).
+        self.generators = [
+            torch.Generator().manual_seed(uid_seed(s, str(j))) for s in seeds for j in range(n)
+        ]
+        self.temperature, self.top_p = temperature, top_p
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        # Keep the smallest prefix whose mass reaches top_p (the top token always).
+        drop = (sorted_p.cumsum(-1) - sorted_p) >= self.top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        # One uniform draw per row from its own generator, then inverse-CDF sampling
+        # over the kept (sorted) mass, vectorized over the rows.
+        u = torch.cat([torch.rand(1, generator=g) for g in self.generators[: len(scores)]])
+        cdf = sorted_p.cumsum(-1)
+        k = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=cdf.shape[1] - 1)
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(1, order.gather(1, k), 0.0)
+        return out
+
+
+@contextmanager
+def seeded_sampling(vlm: Any, sampler: SeededSampler) -> Iterator[None]:
+    """Route ``vlm``'s next HF ``generate`` calls through ``sampler``.
+
+    gdo.models' ``VLM.generate`` takes no logits processor, so the HF model's
+    ``generate`` is wrapped on the instance for the duration and restored after.
+    """
+    from transformers import LogitsProcessorList
+
+    hf = vlm.model
+    hf.generate = functools.partial(
+        type(hf).generate, hf, logits_processor=LogitsProcessorList([sampler])
+    )
+    try:
+        yield
+    finally:
+        del hf.generate
+
+
+@register("self_consistency")
+class SelfConsistency(Descriptor):
+    """SC: mean pairwise token-Jaccard of ``n`` sampled answers."""
+
+    sample_columns = ("sc",)
+    needs_model = True
+
+    def __init__(
+        self, n: int = 5, temperature: float = 0.8, top_p: float = 0.9, max_new_tokens: int = 32
+    ) -> None:
+        if int(n) < 2:
+            raise ValueError(f"descriptors.items.self_consistency.n: expected >= 2, got {n}")
+        self.n = int(n)
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.max_new_tokens = int(max_new_tokens)
+
+    def _sample(self, ctx: BatchContext, rows: list[dict[str, Any]]) -> list[list[str]]:
+        """``n`` answers per row, each row's draws seeded by its uid only."""
+        import torch
+
+        kw = {
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+        }
+        seeds = [uid_seed(ctx.seed, r["uid"]) for r in rows]
+        gen = ctx.model.generate
+        if _accepts(gen, "seeds"):
+            return gen(rows, seeds=seeds, **kw)
+        hf = getattr(ctx.model, "model", None)
+        if hasattr(hf, "generate") and hasattr(ctx.model, "batch_size"):
+            out: list[list[str]] = []
+            # One HF generate call per chunk, so the sampler's rows line up with the chunk.
+            size = max(1, int(ctx.model.batch_size))
+            for start in range(0, len(rows), size):
+                chunk = rows[start : start + size]
+                sampler = SeededSampler(
+                    seeds[start : start + size], self.n, self.temperature, self.top_p
+                )
+                with seeded_sampling(ctx.model, sampler):
+                    out.extend(gen(chunk, **kw))
+            return out
+        # A model without a reachable HF generate: one row at a time, each from its seed.
+        out = []
+        for row, s in zip(rows, seeds):
+            if _accepts(gen, "seed"):
+                out.extend(gen([row], seed=s, **kw))
+            else:
+                torch.manual_seed(s)
+                out.extend(gen([row], **kw))
+        return out
+
+    def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
+        """SC of every row."""
+
+        def run(_: list[dict[str, Any]], idx: list[int]) -> list[float]:
+            answers = self._sample(ctx, ctx.model_rows(idx))
+            return [mean_pairwise_jaccard(list(a)) for a in answers]
+
+        return {"sc": ctx.column(ctx.map_batch("sc", run))}

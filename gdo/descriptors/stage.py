@@ -1,0 +1,240 @@
+"""``gdo describe``: per-sample descriptors, batched, sharded by rank, resumable.
+
+Each rank takes the candidates with ``shard_of(uid, world_size) == rank``, sorts them
+by media kind and length (batches pad little), and appends one JSONL row per
+candidate to its own shard, flushed and fsynced per batch; a restart skips the uids
+already written. A candidate that fails (unreadable media, SampleTooLong, ...) gets
+a ``status: failed`` row with the reason and NaN descriptors; the run never stops
+for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards.
+
+    gdo describe                                   # one process
+    torchrun --nproc_per_node 2 -m gdo describe    # ranks from RANK / WORLD_SIZE
+    gdo describe descriptors.shard.rank=3 descriptors.shard.world_size=8   # SLURM array
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdo.descriptors.base import BatchContext
+from gdo.descriptors.merge import merge  # noqa: F401  (`gdo describe merge` resolves it here)
+from gdo.descriptors.registry import Item, build
+from gdo.descriptors.shards import open_shard, shard_of, shard_path
+from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.io import append_jsonl
+from gdo.utils.manifest import content_hash, read_manifest, to_plain
+from gdo.utils.progress import progress
+from gdo.utils.stage import stage_dir, work_dir
+
+log = logging.getLogger(__name__)
+
+POOL_FIELDS = (
+    "uid",
+    "question",
+    "answer",
+    "media_kind",
+    "media",
+    "n_frames",
+    "options",
+    "answer_letter",
+)
+
+
+def shard_spec(cfg: Any) -> tuple[int, int]:
+    """(rank, world_size): explicit ``descriptors.shard`` first, else torchrun's env."""
+    sh = cfg.descriptors.shard
+    world = sh.world_size if sh.world_size is not None else int(os.environ.get("WORLD_SIZE", "1"))
+    rank = sh.rank if sh.rank is not None else int(os.environ.get("RANK", "0"))
+    if world < 1 or not 0 <= rank < world:
+        raise ConfigError(
+            f"descriptors.shard: rank {rank} of world_size {world}: expected 0 <= rank < world_size"
+        )
+    return int(rank), int(world)
+
+
+def pool_path(cfg: Any) -> Path:
+    """``<work_dir>/pool/pool.parquet``, or a clear error naming the command to run."""
+    path = work_dir(cfg) / "pool" / "pool.parquet"
+    if not path.exists():
+        raise InputError(str(path), reason="no candidate table; run `gdo pool` first")
+    return path
+
+
+def model_dir(cfg: Any) -> str:
+    """The model to describe with: descriptors.model_path, model.path, else the world base."""
+    path = cfg.descriptors.model_path or cfg.model.path
+    if path:
+        return str(path)
+    base = work_dir(cfg) / "base_model"
+    if not base.exists():
+        raise InputError(
+            str(base),
+            reason="no base model: run `gdo pretrain` first (or set model.path to a model "
+            "folder or hub id)",
+        )
+    return str(base)
+
+
+def model_identity(path: str) -> Any:
+    """What identifies the model's weights without hashing gigabytes."""
+    p = Path(path)
+    if not p.exists():
+        return path  # a hub id: the name is the identity
+    m = read_manifest(p)
+    if m and m.get("key"):
+        return {"path": str(p.resolve()), "key": m["key"]}
+    files = sorted(p.glob("*.safetensors")) + sorted(p.glob("*.bin"))
+    return {
+        "path": str(p.resolve()),
+        "files": [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files],
+    }
+
+
+def sample_key(cfg: Any, items: list[Item], needs_model: bool) -> str:
+    """Hash of what changes per-sample values: descriptors, model, pool, seed."""
+    pool_manifest = read_manifest(work_dir(cfg) / "pool") or {}
+    return content_hash(
+        {
+            "descriptors": [
+                (it.name, it.enabled, it.descriptor.sample_config_key())
+                for it in items
+                if it.descriptor.sample_columns
+            ],
+            "max_frames": cfg.descriptors.max_frames,
+            "model": model_identity(model_dir(cfg)) if needs_model else None,
+            "model_cfg": to_plain(cfg.model) if needs_model else None,
+            "pool": pool_manifest.get("key") or str(pool_path(cfg)),
+            "seed": cfg.seed,
+        }
+    )
+
+
+def sort_for_padding(pool: pd.DataFrame) -> pd.DataFrame:
+    """Order rows so a batch holds one media kind and similar lengths (little padding).
+
+    The uid breaks ties, so the order and hence the batches are reproducible.
+    """
+    length = pool["question"].str.len().fillna(0) + pool["answer"].str.len().fillna(0)
+    keyed = pool.assign(_n=pool.get("n_frames", 0), _len=length)
+    return keyed.sort_values(["media_kind", "_n", "_len", "uid"], kind="stable").drop(
+        columns=["_n", "_len"]
+    )
+
+
+def batches(df: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    """Consecutive chunks of ``size`` rows."""
+    for start in range(0, len(df), size):
+        yield df.iloc[start : start + size]
+
+
+def plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A candidate row with parquet's list columns (numpy arrays) as plain lists."""
+    return {k: v.tolist() if isinstance(v, np.ndarray | np.generic) else v for k, v in row.items()}
+
+
+def describe_batch(
+    rows: list[dict[str, Any]], items: list[Item], model: Any, seed: int, max_frames: int
+) -> list[dict[str, Any]]:
+    """Every enabled sample-level descriptor on one batch -> one output row per input row."""
+    ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
+    values: dict[str, list[float]] = {}
+    for it in items:
+        cols = it.descriptor.sample_columns
+        if not cols:
+            continue
+        if not it.enabled:
+            values.update({c: [math.nan] * len(rows) for c in cols})
+            continue
+        got = it.descriptor.describe(ctx)
+        for c in cols:
+            values[c] = list(got.get(c, [math.nan] * len(rows)))
+    out = []
+    for i, row in enumerate(rows):
+        failed = i in ctx.failed
+        rec: dict[str, Any] = {"uid": row["uid"], "status": "failed" if failed else "ok"}
+        rec["error"] = ctx.failed.get(i, "")
+        for c, col in values.items():
+            rec[c] = math.nan if failed else float(col[i])
+        out.append(rec)
+    return out
+
+
+def load_describe_model(cfg: Any) -> Any:
+    """Load the VLM named by :func:`model_dir` through ``gdo.models.load_model``."""
+    from gdo.models import load_model
+
+    return load_model(cfg.model, model_dir(cfg))
+
+
+def run(cfg: Any, model: Any = None) -> Path:
+    """Describe this rank's shard of the pool; returns the shard file.
+
+    ``model`` lets tests and benchmarks pass a loaded VLM; otherwise it is loaded
+    only if a model descriptor has work left to do.
+    """
+    import torch
+
+    torch.set_num_threads(int(cfg.descriptors.num_threads))
+    rank, world = shard_spec(cfg)
+    items = build(cfg.descriptors["items"])
+    needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
+    pool = pd.read_parquet(pool_path(cfg))
+    key = sample_key(cfg, items, needs_model)
+    mine = pool[[shard_of(u, world) == rank for u in pool["uid"]]]
+    if cfg.descriptors.sort_by_length:
+        mine = sort_for_padding(mine)
+    out_dir = stage_dir(cfg, "descriptors")
+    path = shard_path(out_dir, rank, world)
+    header = {"key": key, "rank": rank, "world_size": world}
+    fh, done = open_shard(path, header)
+    todo = int((~mine["uid"].isin(done)).sum())
+    log.info(
+        "describe rank %d/%d: %d candidates, %d already done",
+        rank,
+        world,
+        len(mine),
+        len(mine) - todo,
+    )
+    fields = [c for c in POOL_FIELDS if c in mine.columns]
+    n_failed, t0 = 0, time.perf_counter()
+    try:
+        bar = progress(total=todo, desc=f"describe {rank}/{world}", unit="sample")
+        for chunk in batches(mine, int(cfg.descriptors.batch_size)):
+            missing = ~chunk["uid"].isin(done)
+            if not missing.any():
+                continue
+            if model is None and needs_model:
+                model = load_describe_model(cfg)
+            # The whole batch is recomputed even if a kill left it half written, so its
+            # composition (and padding) is the same as in an uninterrupted run.
+            rows = [plain_row(r) for r in chunk[fields].to_dict("records")]
+            out = describe_batch(rows, items, model, int(cfg.seed), int(cfg.descriptors.max_frames))
+            new = [r for r, m in zip(out, missing.to_numpy()) if m]
+            append_jsonl(fh, new, fsync=bool(cfg.descriptors.fsync))
+            n_failed += sum(r["status"] == "failed" for r in new)
+            done.update(r["uid"] for r in new)
+            bar.update(len(new))
+        bar.close()
+    finally:
+        fh.close()
+    dt = time.perf_counter() - t0
+    log.info(
+        "describe rank %d/%d: %d new rows (%d failed) in %.1fs (%.1f samples/s) -> %s",
+        rank,
+        world,
+        todo,
+        n_failed,
+        dt,
+        todo / dt if dt > 0 else 0.0,
+        path,
+    )
+    return path

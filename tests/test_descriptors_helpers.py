@@ -1,0 +1,124 @@
+"""Shared helpers for the descriptor tests: a tiny pool on disk and a fake VLM.
+
+The fake VLM follows the gdo.models interface (losses / generate) with values that
+depend only on each sample, so batching, sharding and resuming must not change them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from gdo.pool.schema import make_uid
+
+VOCAB = ["red", "blue", "green", "left", "right", "up", "two", "one", "yes", "no"]
+
+
+class TooLong(Exception):
+    """Stands in for gdo.models.SampleTooLong (carries the batch index)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        super().__init__(f"sample {index}: too long")
+
+
+class FakeVLM:
+    """Per-sample deterministic losses; sampling from torch's global RNG like HF generate."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls: list[tuple[str, int]] = []
+
+    def losses(self, samples: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append(("losses", len(samples)))
+        for i, s in enumerate(samples):
+            if "TOOLONG" in s["question"]:
+                raise TooLong(i)
+        time.sleep(self.delay)
+        blind = np.array([1.0 + 0.01 * len(s["question"]) for s in samples])
+        seen = np.array([0.0 if s["media_kind"] == "none" else 0.8 for s in samples])
+        return blind - seen, blind
+
+    def generate(self, samples, n=1, temperature=0.0, top_p=1.0, max_new_tokens=32):
+        import torch
+
+        self.calls.append(("generate", len(samples)))
+        out = []
+        for s in samples:
+            if temperature == 0.0:
+                out.append(["Temporal" if "order" in s["question"] else "Static"] * n)
+                continue
+            # Easy questions (short) get stable answers, others random ones.
+            k = 1 if len(s["question"]) < 25 else len(VOCAB)
+            draws = torch.randint(0, k, (n, 3)).tolist()
+            out.append([" ".join(VOCAB[j] for j in row) for row in draws])
+        return out
+
+
+def write_frames(folder: Path, moving: bool, n: int = 8, size: int = 32) -> list[str]:
+    """PNG frames of a white square that moves 3 px per frame (or stays)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for t in range(n):
+        img = np.zeros((size, size, 3), np.uint8)
+        x = 4 + (3 * t if moving else 0)
+        img[10:18, x : x + 8] = (255, 255, 255)
+        p = folder / f"{t:03d}.png"
+        cv2.imwrite(str(p), img)
+        paths.append(str(p))
+    return paths
+
+
+def make_pool(work_dir: Path, n: int = 24, broken: bool = True) -> pd.DataFrame:
+    """A pool.parquet of moving / static frame clips, images and text-only rows."""
+    media_dir = work_dir.parent / "media"
+    rows = []
+    for i in range(n):
+        kind = ("moving", "static", "image", "none")[i % 4]
+        media: list[str] = []
+        if kind in ("moving", "static"):
+            media = write_frames(media_dir / f"clip{i}", moving=kind == "moving")
+        elif kind == "image":
+            media = write_frames(media_dir / f"img{i}", moving=False, n=1)
+        q = f"what colour is shape {i}?" if i % 3 else f"in which order do shapes {i} appear?"
+        rows.append(
+            {
+                "uid": make_uid("test", f"s{i}", 0),
+                "sample_id": f"s{i}",
+                "turn": 0,
+                "source": "test",
+                "file": "pool.json",
+                "record": i,
+                "bucket": "image" if kind in ("image", "none") else "short_video",
+                "media_kind": {"moving": "frames", "static": "frames"}.get(kind, kind),
+                "media": media,
+                "video_id": "",
+                "duration_s": float("nan"),
+                "n_frames": len(media) if media else -1,
+                "question": q,
+                "answer": VOCAB[i % len(VOCAB)],
+                "is_mcq": False,
+                "options": [],
+                "answer_letter": "",
+            }
+        )
+    if broken:
+        rows[1]["media"] = [str(media_dir / "missing" / "000.png")]
+        rows[2]["question"] = "TOOLONG what colour?"
+    df = pd.DataFrame(rows)
+    (work_dir / "pool").mkdir(parents=True, exist_ok=True)
+    df.to_parquet(work_dir / "pool" / "pool.parquet", index=False)
+    return df
+
+
+FAST = (
+    "descriptors.model_path=fake",
+    "descriptors.items.motion.size=32",
+    "descriptors.items.self_consistency.n=3",
+    "descriptors.items.coverage.k=4",
+    "descriptors.batch_size=4",
+)

@@ -1,0 +1,218 @@
+"""The describe runner: batches, shards, failures, resume after a kill, merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_descriptors_helpers import FAST, FakeVLM, make_pool
+
+from gdo.descriptors.merge import MergeError
+from gdo.descriptors.shards import open_shard, read_shard, shard_of
+from gdo.descriptors.stage import merge, run
+from gdo.utils.errors import InputError
+from gdo.utils.manifest import read_manifest
+from gdo.utils.stage import work_dir
+
+TESTS = Path(__file__).resolve().parent
+
+
+def described(cfg, model=None) -> pd.DataFrame:
+    run(cfg, model=model or FakeVLM())
+    return pd.read_parquet(merge(cfg))
+
+
+def by_uid(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("uid").reset_index(drop=True)
+
+
+def test_run_and_merge_write_every_candidate_with_failures_counted(cfg_factory) -> None:
+    cfg = cfg_factory(*FAST)
+    pool = make_pool(work_dir(cfg))
+    out = described(cfg)
+    assert sorted(out["uid"]) == sorted(pool["uid"])
+    failed = out[out["status"] == "failed"]
+    assert sorted(failed["error"].str.split(":").str[0]) == ["MediaError", "TooLong"]
+    assert failed[["amm", "vds", "tnc", "sc", "cluster_rep"]].isna().all().all()
+    ok = out[out["status"] == "ok"]
+    for col in (
+        "amm",
+        "frame_div",
+        "loss_visual",
+        "loss_blind",
+        "vds",
+        "ppl",
+        "tnc",
+        "sc",
+        "cluster_rep",
+        "cluster_hard",
+    ):
+        assert ok[col].notna().all(), col
+        assert f"z_{col}" in out
+    assert "z_cluster_id" not in out and "z_rgb_mean_r" not in out
+    m = read_manifest(work_dir(cfg) / "descriptors")
+    assert m["counts"]["n_failed"] == 2 and m["counts"]["n_ok"] == len(pool) - 2
+    assert m["counts"]["failed_by_reason"] == {"MediaError": 1, "TooLong": 1}
+    # The world's separations in miniature: moving clips move, the fake model sees media.
+    merged = pool.merge(out, on="uid")
+    moving = merged["sample_id"].str[1:].astype(int) % 4 == 0
+    assert (
+        merged.loc[moving & (merged.status == "ok"), "amm"].min() > merged.loc[~moving, "amm"].max()
+    )
+
+
+def test_sc_disabled_gives_nan_and_skips_generation(cfg_factory) -> None:
+    cfg = cfg_factory(*FAST, "descriptors.items.self_consistency.enabled=false")
+    make_pool(work_dir(cfg), n=8, broken=False)
+    model = FakeVLM()
+    out = described(cfg, model)
+    assert out["sc"].isna().all() and out["z_sc"].isna().all()
+    assert all(call[0] == "losses" for call in model.calls)
+    # A second merge with the same shards and config is skipped (its manifest is fresh).
+    before = read_manifest(work_dir(cfg) / "descriptors")
+    merge(cfg)
+    assert read_manifest(work_dir(cfg) / "descriptors") == before
+
+
+def test_model_passes_are_batched(cfg_factory) -> None:
+    cfg = cfg_factory(*FAST, "descriptors.batch_size=8")
+    make_pool(work_dir(cfg), n=16, broken=False)
+    model = FakeVLM()
+    run(cfg, model=model)
+    assert [c for c in model.calls if c[0] == "losses"] == [("losses", 8), ("losses", 8)]
+
+
+def test_two_shards_give_the_same_table_as_one(cfg_factory) -> None:
+    one = cfg_factory(*FAST, "name=one")
+    pool = make_pool(work_dir(one))
+    ref = by_uid(described(one))
+    two = cfg_factory(*FAST, "name=two", "descriptors.shard.world_size=2")
+    make_pool(work_dir(two))
+    sizes = []
+    for rank in (0, 1):
+        cfg = cfg_factory(
+            *FAST, "name=two", "descriptors.shard.world_size=2", f"descriptors.shard.rank={rank}"
+        )
+        shard = run(cfg, model=FakeVLM())
+        rows = read_shard(shard).rows
+        assert all(shard_of(r["uid"], 2) == rank for r in rows)
+        sizes.append(len(rows))
+    assert sum(sizes) == len(pool) and min(sizes) > 0
+    got = by_uid(pd.read_parquet(merge(two)))
+    # A batch error names the sample's position in its batch, which differs by shard.
+    kind = lambda df: df["error"].str.split(":").str[0]  # noqa: E731
+    assert kind(got).equals(kind(ref))
+    pd.testing.assert_frame_equal(got.drop(columns="error"), ref.drop(columns="error"))
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAfter(FakeVLM):
+    def __init__(self, n_calls: int) -> None:
+        super().__init__()
+        self.left = n_calls
+
+    def losses(self, samples):
+        if self.left == 0:
+            raise KeyboardInterrupt  # not a per-sample failure: it must stop the run
+        self.left -= 1
+        return super().losses(samples)
+
+
+def test_resume_after_a_crash_and_a_truncated_line(cfg_factory) -> None:
+    ref_cfg = cfg_factory(*FAST, "name=ref")
+    make_pool(work_dir(ref_cfg))
+    ref = by_uid(described(ref_cfg))
+
+    cfg = cfg_factory(*FAST, "name=crash")
+    make_pool(work_dir(cfg))
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, model=CrashAfter(2))
+    shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
+    n_before = len(read_shard(shard).rows)
+    assert 0 < n_before < len(ref)
+    with open(shard, "a") as fh:  # a kill in the middle of a write
+        fh.write('{"uid": "abc", "status": "o')
+    assert read_shard(shard).truncated
+    out = by_uid(described(cfg))
+    pd.testing.assert_frame_equal(out, ref)
+    content = read_shard(shard)
+    assert not content.truncated and len(content.rows) == len(ref)  # nothing twice
+
+
+def test_merge_refuses_missing_candidates_and_ignores_stale_shards(cfg_factory) -> None:
+    cfg = cfg_factory(*FAST)
+    make_pool(work_dir(cfg), n=8, broken=False)
+    run(cfg, model=FakeVLM())
+    stale = work_dir(cfg) / "descriptors" / "shard-0-of-3.jsonl"
+    fh, _ = open_shard(stale, {"key": "old", "rank": 0, "world_size": 3})
+    fh.write(json.dumps({"uid": "zzz", "status": "ok"}) + "\n")
+    fh.close()
+    merge(cfg)
+    assert read_manifest(work_dir(cfg) / "descriptors")["counts"]["stale_shard_files"] == 1
+    # A config change (different SC n) makes the existing shard stale: nothing covers the pool.
+    changed = cfg_factory(*FAST, "descriptors.items.self_consistency.n=4")
+    with pytest.raises(MergeError, match="8 of 8 pool candidates"):
+        merge(changed)
+
+
+def test_a_corrupt_middle_line_names_the_file_and_line(tmp_path) -> None:
+    p = tmp_path / "shard-0-of-1.jsonl"
+    p.write_text('{"_header": {"key": "k"}}\n{"uid": "a"}\nnot json\n{"uid": "b"}\n')
+    with pytest.raises(InputError, match=r"shard-0-of-1.jsonl, line 3"):
+        read_shard(p)
+
+
+def test_missing_pool_and_model_say_what_to_run(cfg_factory) -> None:
+    cfg = cfg_factory()
+    with pytest.raises(InputError, match="gdo pool"):
+        run(cfg)
+    make_pool(work_dir(cfg), n=4, broken=False)
+    with pytest.raises(InputError, match="gdo pretrain"):
+        run(cfg)
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import compose
+from test_descriptors_helpers import FAST, FakeVLM
+from gdo.descriptors.stage import run
+cfg = compose(["paths.root_dir={root}", "name=killed", *FAST, "descriptors.batch_size=2"])
+run(cfg, model=FakeVLM(delay=float(sys.argv[1])))
+"""
+
+
+def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, tmp_path) -> None:
+    ref_cfg = cfg_factory(*FAST, "name=ref", "descriptors.batch_size=2")
+    make_pool(work_dir(ref_cfg))
+    ref = by_uid(described(ref_cfg))
+
+    cfg = cfg_factory(*FAST, "name=killed", "descriptors.batch_size=2")
+    make_pool(work_dir(cfg))
+    script = tmp_path / "kill_me.py"
+    script.write_text(KILL_SCRIPT.format(tests=str(TESTS), root=str(tmp_path)))
+    env = {**os.environ, "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, str(script), "0.3"], env=env)
+    shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not shard.exists() or len(read_shard(shard).rows) < 4):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_killed = len(read_shard(shard).rows)
+    assert 4 <= n_killed < len(ref), "the kill came too late to test anything"
+    out = by_uid(described(cfg))
+    pd.testing.assert_frame_equal(out, ref)
+    assert len(read_shard(shard).rows) == len(ref)
+    assert np.array_equal(out["uid"], ref["uid"])
