@@ -25,16 +25,6 @@ POOL_COLUMNS = [
     "answer",
     "is_mcq",
 ]
-# Stratum fields written to scores.parquet (select.stratum_fields picks among them).
-STRATUM_FIELDS = (
-    "bucket",
-    "duration_bin",
-    "temporal",
-    "is_mcq",
-    "qlen_bin",
-    "alen_bin",
-    "source_group",
-)
 # Fields whose pool frequency defines "alignment"; the source has its own prior.
 ALIGNMENT_FIELDS = ("bucket", "duration_bin", "is_mcq", "qlen_bin", "alen_bin")
 _VIDEO_BUCKETS = ("short_video", "long_video")

@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 
 # Descriptors an ablation may drop (the paper's "w/o VDS", "w/o PPL", "w/o SC").
 DROPPABLE = ("vds", "ppl", "sc")
+# Stratum fields written to scores.parquet (select.stratum_fields picks among them).
+STRATUM_FIELDS = (
+    "bucket",
+    "duration_bin",
+    "temporal",
+    "is_mcq",
+    "qlen_bin",
+    "alen_bin",
+    "source_group",
+)
 
 
 @dataclass

@@ -17,11 +17,11 @@ import pandas as pd
 
 from gdo.scoring.components import (
     POOL_COLUMNS,
-    STRATUM_FIELDS,
     base_components,
     stratum_frame,
     text_key,
 )
+from gdo.scoring.config import STRATUM_FIELDS
 from gdo.scoring.mix import base_score, candidate_scores
 from gdo.scoring.quality import quality_score
 from gdo.utils.errors import InputError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gdo.scoring.config import MixConf
+from gdo.scoring.config import STRATUM_FIELDS, MixConf
 
 GOAL_KINDS = ("gdo", "uniform")
 RELAX_POLICIES = ("error", "warn")
@@ -91,17 +91,7 @@ class SelectConf:
     # Explicit budget: a count (>= 1, e.g. 12000) or a share of the eligible pool (< 1).
     budget: float | None = None
     relax: str = "warn"  # infeasible constraints: error | warn (relax to what is feasible)
-    stratum_fields: list[str] = field(
-        default_factory=lambda: [
-            "bucket",
-            "duration_bin",
-            "temporal",
-            "is_mcq",
-            "qlen_bin",
-            "alen_bin",
-            "source_group",
-        ]
-    )
+    stratum_fields: list[str] = field(default_factory=lambda: list(STRATUM_FIELDS))
     max_per_video: int = 8  # at most this many QA turns per video
     dedup_text: bool = True  # one candidate per normalized (media, question, answer)
     write_llava: bool = True  # train.json (LLaVA-Video records)
