@@ -246,15 +246,21 @@ def run(cfg: DictConfig) -> Path | float:
         for c, p in zip(configs, plans):
             link_shared(c)
             timings += run_steps(c, p, bar)
+    report = work_dir(configs[0]) / "frontier" / "report.md"
     if len(seeds) > 1 and "frontier" in cfg.run.stages:
         from gdo.frontier.seeds import aggregate_seeds
 
-        timings.append({"step": "frontier seeds", "out": str(aggregate_seeds(cfg, configs))})
+        # The seeds' joint frontier goes to <work_dir>-seeds, next to the seed folders, so
+        # it never overwrites a single-seed run of the same experiment.
+        joint = cfg.copy()
+        with open_dict(joint):
+            joint.paths.work_dir = str(work_dir(cfg).parent / f"{work_dir(cfg).name}-seeds")
+        report = Path(aggregate_seeds(joint, configs))
+        timings.append({"step": "frontier seeds", "out": str(report)})
     summary = work_dir(cfg) / "run_summary.json"
     atomic_write_json(
         summary, {"name": cfg.name, "seeds": seeds, "steps": timings, "config": _plain(cfg)}
     )
-    report = work_dir(configs[0]) / "frontier" / "report.md"
     print(f"\ngdo run '{cfg.name}' done: {len(timings)} steps")
     for t in timings:
         print(f"  {t['step']:<24} {t.get('seconds', ''):>8}  {t['out']}")
