@@ -56,3 +56,19 @@ def test_nan_points_are_skipped_and_shapes_checked() -> None:
 def test_reduction_is_baseline_samples_over_peak_match() -> None:
     # the paper's VideoMME row: 512k / 26.6k = 19.2x
     assert reduction(512_000, PeakMatch(26_600.0, True, True)) == pytest.approx(19.248, abs=1e-3)
+
+
+def test_peak_match_is_flagged_when_the_baseline_did_not_beat_the_base_model() -> None:
+    import pandas as pd
+
+    from gdo.frontier.report import peak_text
+
+    row = {
+        "baseline_acc": 40.0,
+        "peak_reached": True,
+        "peak_match": 48.0,
+        "peak_interpolated": True,
+        "baseline_beats_base": False,
+    }
+    assert peak_text(pd.Series(row)).endswith("†")
+    assert not peak_text(pd.Series({**row, "baseline_beats_base": True})).endswith("†")

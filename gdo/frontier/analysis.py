@@ -82,6 +82,28 @@ def _groups(finals: pd.DataFrame, benchmark: str, field: str) -> dict[str, tuple
     return {k: (float(np.nanmean(v)), n[k]) for k, v in acc.items()}
 
 
+def _baseline_gain(rows, base_f, benchmark, kind, n_boot, ci, seed) -> dict[str, Any]:
+    """The baseline's final accuracy minus the base model's, with a paired CI.
+
+    Peak match only means something when the baseline learned anything: if this CI
+    covers 0, every goal "reaches" the baseline at once, and the report says so.
+    """
+    out = {
+        "base_model_acc": float("nan"),
+        "baseline_gain_lo": float("nan"),
+        "baseline_gain_hi": float("nan"),
+        "baseline_beats_base": None,
+    }
+    base_model = rows[rows["is_base"]].drop_duplicates("eval_dir") if "is_base" in rows else None
+    if base_model is None or base_model.empty or base_f.empty:
+        return out
+    out["base_model_acc"] = float(base_model["accuracy"].iloc[0])
+    iv, _ = _delta_ci(base_f, base_model.iloc[:1], benchmark, kind, n_boot, ci, seed)
+    if iv is not None:
+        out.update(baseline_gain_lo=iv.lo, baseline_gain_hi=iv.hi, baseline_beats_base=iv.lo > 0)
+    return out
+
+
 def compare(
     table: pd.DataFrame,
     baseline: str = "uniform",
@@ -102,6 +124,7 @@ def compare(
         by_seed = dict(zip(base_f["seed"], base_f["accuracy"]))
         field = subtask_fields.get(kind)
         base_groups = _groups(base_f, str(bench), field) if field else {}
+        gain = _baseline_gain(rows, base_f, str(bench), kind, n_boot, ci, seed)
         for goal, grows in rows[rows["goal"] != baseline].groupby("goal", sort=True):
             finals = _finals(grows)
             if finals.empty:
@@ -133,6 +156,7 @@ def compare(
                     "seed_lo": seeds_iv.lo,
                     "seed_hi": seeds_iv.hi,
                     "n_unpaired": unpaired,
+                    **gain,
                     "peak_match": pm.samples,
                     "peak_interpolated": pm.interpolated,
                     "peak_reached": pm.reached,

@@ -50,8 +50,33 @@ def peak_text(row: pd.Series) -> str:
     if not row["peak_reached"]:
         return "not reached"
     if row["peak_match"] == 0:
-        return "0 (base model)"
-    return fmt_samples(row["peak_match"]) + (" (interp.)" if row["peak_interpolated"] else "")
+        text = "0 (base model)"
+    else:
+        text = fmt_samples(row["peak_match"]) + (" (interp.)" if row["peak_interpolated"] else "")
+    # A baseline no better than the base model is "reached" by any curve: flag it.
+    return text + (" †" if row.get("baseline_beats_base") is False else "")
+
+
+def _baseline_vs_base(main: pd.DataFrame, baseline: str, pct: int) -> list[str]:
+    """Did the baseline learn anything? (Peak match is only meaningful if it did.)"""
+    if main.empty or "baseline_beats_base" not in main:
+        return []
+    lines = ["", f"## {baseline} vs the base model", ""]
+    lines += [
+        f"| benchmark | base model | {baseline} | gain pp [{pct}% CI] | |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in main.drop_duplicates("benchmark").iterrows():
+        if pd.isna(r["base_model_acc"]):
+            continue
+        gain = r["baseline_acc"] - r["base_model_acc"]
+        verdict = {True: "learned", False: "not significant †"}.get(r["baseline_beats_base"], "")
+        lines.append(
+            f"| {r['benchmark']} | {_num(r['base_model_acc'])} | {_num(r['baseline_acc'])} "
+            f"| {_num(gain, '+.2f')}{_ci(r['baseline_gain_lo'], r['baseline_gain_hi'], pct / 100)} "
+            f"| {verdict} |"
+        )
+    return lines
 
 
 def render(
@@ -78,7 +103,9 @@ def render(
         "benchmarks); with several seeds the delta is the mean over seeds",
         "- peak match: samples at which the goal's curve first reaches the baseline's final "
         "accuracy, linearly interpolated between checkpoints when marked (interp.); "
-        "reduction = baseline samples / peak match",
+        "reduction = baseline samples / peak match; † = the baseline's final accuracy is not "
+        f"significantly above the base model's ({pct}% paired CI covers 0), so reaching it "
+        "says nothing about the goal",
         f"- missing videos (never sent to the model; MVBench leaves them out of its "
         f"answered-only denominator, the others count them wrong): {_missing(table)}",
         "",
@@ -98,6 +125,7 @@ def render(
         )
     if main.empty:
         lines.append("| (no goal to compare) | | | | | |")
+    lines += _baseline_vs_base(main, baseline, pct)
     lines += ["", "## Per preset (accuracy, delta vs baseline)", ""]
     benches = sorted(main["benchmark"].unique()) if len(main) else []
     lines += ["| goal | " + " | ".join(benches) + " |", "|---" * (len(benches) + 1) + "|"]
