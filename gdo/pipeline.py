@@ -236,13 +236,19 @@ def run(cfg: DictConfig) -> Path | float:
     """Run the main job; returns the frontier report path (or the sweep objective)."""
     seeds = list(cfg.run.seeds) or [int(cfg.seed)]
     configs = [seed_config(cfg, s, len(seeds)) for s in seeds]
-    plans = [plan(c) for c in configs]
+    # Seed-independent stages run once, in the folder that owns them (run.share_from
+    # when set); the seed folders link to their artifacts.
     shared_stages = {"world", "pool", "pretrain", "describe"}
-    # Shared stages run once (in the first seed's folder or in run.share_from).
-    plans = [plans[0]] + [[s for s in p if s.stage not in shared_stages] for p in plans[1:]]
-    total = sum(len(p) for p in plans)
+    shared = cfg.copy()
+    if cfg.run.get("share_from"):
+        with open_dict(shared):
+            shared.paths.work_dir = str(Path(cfg.run.share_from).resolve())
+    first = [s for s in plan(shared) if s.stage in shared_stages]
+    plans = [[s for s in plan(c) if s.stage not in shared_stages] for c in configs]
+    total = len(first) + sum(len(p) for p in plans)
     timings: list[dict] = []
     with progress(total=total, desc="gdo run", unit="step", position=0) as bar:
+        timings += run_steps(shared, first, bar)
         for c, p in zip(configs, plans):
             link_shared(c)
             timings += run_steps(c, p, bar)

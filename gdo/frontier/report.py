@@ -116,6 +116,8 @@ def render(
     ]
     for _, r in main.iterrows():
         red = "-" if r["reduction"] is None or pd.isna(r["reduction"]) else f"{r['reduction']:.1f}x"
+        if r.get("baseline_beats_base") is False and red != "-":
+            red = f"({red}) †"  # shown, but meaningless: see the baseline-vs-base table
         seeds = f", {r['n_seeds']} seeds" if r["n_seeds"] > 1 else ""
         lines.append(
             f"| {r['benchmark']} (n={r['n']}) | {_num(r['baseline_acc'])} "
