@@ -85,6 +85,18 @@ def parse_command(argv: list[str]) -> tuple[str | None, list[str]]:
     return cmd.replace("-", "_"), rest
 
 
+def with_command(args: list[str], cmd: str) -> list[str]:
+    """Insert ``command=<cmd>`` next to the user's overrides.
+
+    Hydra's parser takes the overrides as one run of positional arguments, so the
+    extra override must not end up on the other side of a flag (``-m``, ``--cfg job``).
+    """
+    for i, arg in enumerate(args):
+        if "=" in arg and not arg.startswith("-"):
+            return [*args[:i], f"command={cmd}", *args[i:]]
+    return [*args, f"command={cmd}"]
+
+
 def _task(cfg) -> object:
     import gdo.config  # noqa: F401  (registers the schemas)
 
@@ -108,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     import gdo.config  # noqa: F401
 
     entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
-    sys.argv = [f"gdo {cmd.replace('_', ' ')}", f"command={cmd}", *rest]
+    sys.argv = [f"gdo {cmd.replace('_', ' ')}", *with_command(rest, cmd)]
     entry()
     return 0
 

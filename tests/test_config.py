@@ -59,3 +59,11 @@ def test_experiment_values_override_the_root_config() -> None:
     assert compose(["experiment=demo"]).name == "demo"
     cfg = compose(["experiment=ablation_no_vds"])
     assert (cfg.name, cfg.score.name) == ("ablation_no_vds", "no_vds")
+
+
+def test_the_command_override_joins_the_user_overrides() -> None:
+    from gdo.cli import with_command
+
+    assert with_command(["-m", "a=1", "b=2"], "run") == ["-m", "command=run", "a=1", "b=2"]
+    assert with_command(["a=1", "--cfg", "job"], "run") == ["command=run", "a=1", "--cfg", "job"]
+    assert with_command(["--cfg", "job"], "select") == ["--cfg", "job", "command=select"]
