@@ -50,6 +50,7 @@ def build_pool(
                 check_media=bool(get("check_media", False)),
                 probe_media=bool(get("probe_media", False)),
                 buckets=buckets,
+                workers=get("workers"),
                 report=report,
                 caches=caches,
             )

@@ -8,10 +8,8 @@ upstream YAML list of ``{json_path, sampling_strategy}``).
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +20,13 @@ from gdo.pool.config import BucketConf
 from gdo.pool.containers import (
     candidates_parquet,
     container_of,
+    gc_paused,
     json_records,
-    jsonl_records,
+    jsonl_keep,
+    jsonl_span_records,
     parquet_records,
 )
+from gdo.pool.parallel import PARALLEL_MIN_BYTES, read_jsonl_parallel, resolve_workers
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
 from gdo.pool.report import IngestReport
 from gdo.pool.sampling import read_mixture
@@ -55,6 +56,8 @@ def read_candidates(
     buckets: BucketConf | None = None,
     report: IngestReport | None = None,
     caches: tuple[dict, dict] | None = None,
+    workers: int | None = None,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
 ) -> pd.DataFrame:
     """Read one pool file into the candidate table (:data:`gdo.pool.schema.COLUMNS`).
 
@@ -63,6 +66,8 @@ def read_candidates(
     bad records in ``report`` (and logs them) instead of raising; ``check_media`` /
     ``probe_media`` stat / open every media file. Sampling (``first:50%``,
     ``end:N``, ``random:N``) is applied to records before they are converted.
+    A JSONL file of at least ``parallel_min_bytes`` is parsed by ``workers`` processes
+    (None: ``min(2, os.cpu_count())``; 1: in-process) with the same output.
     """
     report = report if report is not None else IngestReport(on_error=on_error)
     path = os.fspath(path)
@@ -73,7 +78,9 @@ def read_candidates(
     ext = Path(path).suffix.lower()
     root = None if media_root is None else os.fspath(media_root)
     if format == "mixture" or (format == "auto" and ext in (".yaml", ".yml")):
-        return _read_mixture(path, root, report, seed, check_media, probe_media, buckets, caches)
+        return _read_mixture(
+            path, root, report, seed, check_media, probe_media, buckets, caches, workers
+        )
 
     policy = MediaPolicy(check_media, probe_media, buckets or BucketConf())
     container = container_of(path, ext)
@@ -98,22 +105,56 @@ def read_candidates(
             frame, sampling_strategy, seed, ctx, report, info
         )
     elif container == "JSONL":
-        records = jsonl_records(ctx, sampling_strategy, seed, report, info)
+        keep = jsonl_keep(ctx, sampling_strategy, seed, report)
+        n_workers = resolve_workers(workers)
+        # Media checks share caches across the files of a pool: they stay in-process.
+        if (
+            n_workers > 1
+            and not policy.check_media
+            and not policy.probe_media
+            and os.path.getsize(path) >= parallel_min_bytes
+        ):
+            done = read_jsonl_parallel(ctx, policy, keep, report, info, bool(name), n_workers)
+            if done is not None:
+                frame, conv.missing_ids, conv.unknown_durations = done
+                return _finish(frame, ctx, info, report, conv)
+        records = jsonl_span_records(ctx, keep, report, info)
     else:
         records = json_records(ctx, sampling_strategy, seed, report, info)
 
+    frame = convert_records(records, conv, report, bool(name), container)
+    return _finish(frame, ctx, info, report, conv)
+
+
+def _finish(
+    frame: pd.DataFrame,
+    ctx: FileContext,
+    info: dict[str, Any],
+    report: IngestReport,
+    conv: RecordConverter,
+) -> pd.DataFrame:
+    info.update(variant=ctx.variant, candidates=len(frame))
+    report.files.append(info)
+    report.notes["missing_id"] += conv.missing_ids
+    report.notes["unknown_duration"] += conv.unknown_durations
+    return frame
+
+
+def convert_records(
+    records: Iterator[tuple[int, Any]],
+    conv: RecordConverter,
+    report: IngestReport,
+    named: bool,
+    container: str,
+) -> pd.DataFrame:
+    """The candidate table of ``records`` (bad ones go to ``report``), GC paused."""
     rows: list[tuple] = []
-    named = bool(name)
-    with _gc_paused():
+    with gc_paused():
         _convert_all(records, conv, rows, report, named, container)
         columns = dict(zip(COLUMNS, (list(c) for c in zip(*rows))))
         del rows
         frame = candidates_frame(columns) if columns else empty_candidates()
         del columns
-    info.update(variant=ctx.variant, candidates=len(frame))
-    report.files.append(info)
-    report.notes["missing_id"] += conv.missing_ids
-    report.notes["unknown_duration"] += conv.unknown_durations
     return frame
 
 
@@ -137,19 +178,6 @@ def _convert_all(
             report.problem(exc, _media_reason(exc), getattr(exc, "n_candidates", 1))
         except InputError as exc:
             report.problem(exc, "malformed_record")
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: parsing creates millions of acyclic objects, and the
-    collector's repeated full passes over them cost ~25% of ingestion time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _variant_of(rec: dict) -> str:
@@ -178,6 +206,7 @@ def _read_mixture(
     probe_media: bool,
     buckets: BucketConf | None,
     caches: tuple[dict, dict] | None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     caches = caches if caches is not None else ({}, {})
     frames = []
@@ -195,6 +224,7 @@ def _read_mixture(
                 buckets=buckets,
                 report=report,
                 caches=caches,
+                workers=workers,
             )
         )
     frames = [f for f in frames if len(f)]
