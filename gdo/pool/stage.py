@@ -25,7 +25,10 @@ def run(cfg) -> Path:
     target = out / POOL_FILE
     pool_cfg = to_plain(cfg.pool)
     inputs = input_keys(pool_cfg)
-    key = content_hash({k: v for k, v in pool_cfg.items() if k != "force"}, inputs, cfg.seed)
+    # `force` and `workers` change how the table is made, never what it holds.
+    key = content_hash(
+        {k: v for k, v in pool_cfg.items() if k not in ("force", "workers")}, inputs, cfg.seed
+    )
     forced = bool(pool_cfg.get("force")) or "pool" in list(cfg.get("run", {}).get("force", []))
     if not forced and target.exists() and is_fresh(out, key):
         log.info("pool: fresh (key %s), skipping; %s", key, target)
