@@ -113,6 +113,7 @@ def plot_frontier(
         if use_log_x(rows["samples"].to_numpy(float), log_x):
             pos = rows["samples"][rows["samples"] > 0]
             ax.set_xscale("symlog", linthresh=float(pos.min()) if len(pos) else 1.0)
+            ax.set_xlim(left=0)  # no negative sample counts from the autoscale margin
         n = int(rows["n"].max())
         ax.set_title(f"{bench} (n={n}, {rows['mode'].iloc[0]})")
         ax.set_xlabel("training samples seen")
