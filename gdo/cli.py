@@ -91,6 +91,9 @@ def with_command(args: list[str], cmd: str) -> list[str]:
     Hydra's parser takes the overrides as one run of positional arguments, so the
     extra override must not end up on the other side of a flag (``-m``, ``--cfg job``).
     """
+    # The command is the subcommand's, never an override's: a stray command=... (say,
+    # from a parent's overrides) would run another stage in its place.
+    args = [a for a in args if not a.lstrip("+~").startswith("command=")]
     for i, arg in enumerate(args):
         if "=" in arg and not arg.startswith("-"):
             return [*args[:i], f"command={cmd}", *args[i:]]

@@ -202,16 +202,24 @@ def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
     return timings
 
 
-def torchrun_command(command: str, nproc: int, goal: str | None, cfg: DictConfig) -> list[str]:
-    """``torchrun ... -m gdo <command>`` with this run's overrides (and the step's goal)."""
+def torchrun_command(
+    command: str, nproc: int, goal: str | None, cfg: DictConfig, overrides: list[str] | None = None
+) -> list[str]:
+    """``torchrun ... -m gdo <command>`` with this run's overrides (and the step's goal).
+
+    ``overrides`` defaults to the running Hydra job's command-line overrides.
+    """
     import sys
 
     from hydra.core.hydra_config import HydraConfig
 
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    # The step's own goal and work dir win over the sweep's / experiment's.
-    overrides = [o for o in overrides if not o.startswith(("goal=", "paths.work_dir="))]
-    overrides += [f"paths.work_dir={work_dir(cfg)}", f"seed={cfg.seed}"]
+    if overrides is None:
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    # The step's own goal and work dir win over the sweep's / experiment's; the child runs
+    # one stage on its rank, so it must not see the parent's command or launch again.
+    drop = ("goal=", "paths.work_dir=", "seed=", "command=", "run.nproc_per_node=")
+    overrides = [o for o in overrides if not o.lstrip("+~").startswith(drop)]
+    overrides += [f"paths.work_dir={work_dir(cfg)}", f"seed={cfg.seed}", "run.nproc_per_node=1"]
     if goal:
         overrides.append(f"goal={goal}")
     return [

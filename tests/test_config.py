@@ -67,3 +67,5 @@ def test_the_command_override_joins_the_user_overrides() -> None:
     assert with_command(["-m", "a=1", "b=2"], "run") == ["-m", "command=run", "a=1", "b=2"]
     assert with_command(["a=1", "--cfg", "job"], "run") == ["command=run", "a=1", "--cfg", "job"]
     assert with_command(["--cfg", "job"], "select") == ["--cfg", "job", "command=select"]
+    # A command=... among the overrides never replaces the subcommand's own.
+    assert with_command(["command=run", "a=1"], "describe") == ["command=describe", "a=1"]

@@ -79,3 +79,26 @@ def test_demo_runs_end_to_end_and_a_rerun_skips_every_stage(small_world, tmp_pat
     os.environ["GDO_PROGRESS"] = "0"
     pipeline.run(cfg)
     assert _mtimes(work) == before, "a fresh stage was recomputed"
+
+
+@pytest.mark.slow
+def test_run_launches_describe_and_train_on_two_ranks(small_world, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GDO_PROGRESS": "0", "WANDB_MODE": "disabled"}
+    args = [*TINY, f"paths.root_dir={tmp_path}", f"paths.world_dir={small_world}"]
+    args += ["run.nproc_per_node=2", "run.goals=[uniform,temp_plus]", "eval.frontier.plots=false"]
+    out = subprocess.run(
+        [sys.executable, "-m", "gdo", "run", *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    work = tmp_path / "outputs" / "default"
+    assert sorted(p.name for p in (work / "descriptors").glob("shard-*")) == [
+        "shard-0-of-2.jsonl",
+        "shard-1-of-2.jsonl",
+    ]
+    state = (work / "train" / "uniform" / "checkpoints").glob("ckpt-*/gdo_state.json")
+    assert any('"world_size": 2' in p.read_text() for p in state)
+    assert (work / "frontier" / "report.md").exists()

@@ -78,8 +78,13 @@ def test_force_drops_the_stage_manifest(cfg_factory, monkeypatch) -> None:
 
 def test_distributed_steps_are_launched_with_torchrun(cfg_factory) -> None:
     cfg = cfg_factory("name=d", "run.nproc_per_node=2")
-    cmd = pipeline.torchrun_command("train", 2, "temp", cfg)
+    parent = ["command=run", "experiment=demo", "goal=minloss", "run.nproc_per_node=2"]
+    cmd = pipeline.torchrun_command("train", 2, "temp", cfg, overrides=parent)
     assert cmd[1:4] == ["-m", "torch.distributed.run", "--standalone"]
     assert "--nproc_per_node=2" in cmd
     assert cmd[cmd.index("gdo") - 1 : cmd.index("gdo") + 2] == ["-m", "gdo", "train"]
     assert "goal=temp" in cmd and f"paths.work_dir={Path(cfg.paths.work_dir).resolve()}" in cmd
+    # The child must run its one stage, not the pipeline again (no command=, no relaunch).
+    assert not any(a.startswith("command=") for a in cmd)
+    assert "experiment=demo" in cmd and "goal=minloss" not in cmd
+    assert [a for a in cmd if a.startswith("run.nproc_per_node=")] == ["run.nproc_per_node=1"]
