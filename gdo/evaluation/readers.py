@@ -46,7 +46,6 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "videomme": ("question_id", "videoID", "question", "options", "answer"),
     "mlvu": ("question", "answer"),
     "lvbench": ("question", "answer"),
-    "custom": ("question", "options", "answer"),
 }
 VIDEO_EXTS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
 FRAME_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -85,7 +84,6 @@ def read_benchmark(
         "videomme": _videomme,
         "mlvu": _mlvu,
         "lvbench": _lvbench,
-        "custom": _custom,
     }[kind]
     rows = []
     for file, idx, rec, stem in _records(path, kind):
@@ -351,29 +349,4 @@ def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
         "type": str(rec.get("type", "")),
         "question_type": str(qtype),
         "time_reference": str(rec.get("time_reference", "")),
-    }
-
-
-def _custom(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
-    options = [
-        strip_letter_prefix(o)[1]
-        for o in _as_list(rec["options"], file=file, where=where, field="options", kind="custom")
-    ]
-    letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="custom")
-    if rec.get("video"):
-        kind, media = "video", _video(root, str(rec["video"]))
-    elif rec.get("image"):
-        kind, media = "image", [str(root / str(rec["image"]))]
-    else:
-        kind, media = "none", []
-    qid = rec.get("qid", rec.get("id"))
-    return {
-        "qid": str(qid) if qid not in (None, "") else f"{stem}/{where.split()[-1]}",
-        "question": split_option_lines(str(rec["question"]))[0],
-        "options": options,
-        "answer_letter": letter,
-        "media_kind": kind,
-        "media": media,
-        "variant": f"custom+answer_{fmt}",
-        "subtask": str(rec.get("subtask", stem)),
     }
