@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Artifacts that depend neither on the seed nor on goal/score weights: shared by link.
 SHARED = ("pool", "base_model", "descriptors")
+# The stages that write them (and the world): run once, in the folder that owns them.
+SHARED_STAGES = frozenset({"world", "pool", "pretrain", "describe"})
 
 
 # Steps that torchrun launches on run.nproc_per_node ranks: target -> `gdo` command.
@@ -246,13 +248,12 @@ def run(cfg: DictConfig) -> Path | float:
     configs = [seed_config(cfg, s, len(seeds)) for s in seeds]
     # Seed-independent stages run once, in the folder that owns them (run.share_from
     # when set); the seed folders link to their artifacts.
-    shared_stages = {"world", "pool", "pretrain", "describe"}
     shared = cfg.copy()
     if cfg.run.get("share_from"):
         with open_dict(shared):
             shared.paths.work_dir = str(Path(cfg.run.share_from).resolve())
-    first = [s for s in plan(shared) if s.stage in shared_stages]
-    plans = [[s for s in plan(c) if s.stage not in shared_stages] for c in configs]
+    first = [s for s in plan(shared) if s.stage in SHARED_STAGES]
+    plans = [[s for s in plan(c) if s.stage not in SHARED_STAGES] for c in configs]
     total = len(first) + sum(len(p) for p in plans)
     timings: list[dict] = []
     with progress(total=total, desc="gdo run", unit="step", position=0) as bar:
