@@ -98,6 +98,51 @@ def test_wrong_role_and_non_string_value(tmp_path: Path) -> None:
     assert "field 'conversations[0].value': expected a string, got 3" in report.messages[1]
 
 
+def chat(i: int, parts: list) -> dict:
+    """A chat ``messages`` row whose question is a list of content parts."""
+    return {
+        "id": f"m{i}",
+        "messages": [
+            {"role": "user", "content": parts},
+            {"role": "assistant", "content": f"A{i}"},
+        ],
+    }
+
+
+def test_chat_content_parts_are_joined(tmp_path: Path) -> None:
+    parts = [
+        {"type": "image"},
+        {"type": "text", "text": "Q0?"},
+        {"type": "text"},  # no text: counts as empty
+        {"type": "text", "text": "more"},
+    ]
+    p = write_jsonl(tmp_path / "p.jsonl", [chat(0, parts)])
+    df = read_candidates(p)
+    assert df["question"].tolist() == ["Q0?\n\nmore"]
+    assert df["answer"].tolist() == ["A0"]
+
+
+@pytest.mark.parametrize(("text", "got"), [(5, "5"), (None, "None"), (["Q"], "['Q']")])
+def test_chat_content_part_text_not_a_string(tmp_path: Path, text, got: str) -> None:
+    parts = [{"type": "image"}, {"type": "text", "text": text}]
+    p = write_jsonl(
+        tmp_path / "p.jsonl", [chat(0, [{"type": "text", "text": "Q?"}]), chat(1, parts)]
+    )
+    field = "messages[0].content[1].text"
+    with pytest.raises(InputError) as exc:
+        read_candidates(p)
+    assert str(exc.value) == (
+        f"{p.resolve()}, line 2 (chat messages, JSONL), field '{field}': "
+        f"expected a string, got {got}"
+    )
+    assert (exc.value.where, exc.value.field) == ("line 2 (chat messages, JSONL)", field)
+    report = IngestReport(on_error="skip")
+    df = read_candidates(p, on_error="skip", report=report)
+    assert df["sample_id"].tolist() == ["m0"]
+    assert sum(report.dropped.values()) == 1
+    assert f"field '{field}': expected a string, got {got}" in report.messages[0]
+
+
 def test_missing_media_checked_only_when_asked(tmp_path: Path) -> None:
     media = tmp_path / "media"
     write_video(media / "v.mp4", n_frames=4)

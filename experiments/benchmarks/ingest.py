@@ -2,7 +2,7 @@
 
     python experiments/benchmarks/ingest.py                 # 1M candidates (the target)
     python experiments/benchmarks/ingest.py --candidates 100000 --keep /tmp/bench
-    python experiments/benchmarks/ingest.py --workers 1     # one process (default: min(2, cpus))
+    python experiments/benchmarks/ingest.py --workers 1     # one process (default: min(4, cpus))
 
 Measures wall time and candidates/s of ``gdo.pool.read_candidates`` and of writing
 ``pool.parquet``, then (separately) the pool's dedup + per-video cap, and the peak
@@ -120,9 +120,12 @@ def measure(path: Path, out_dir: Path, workers: int | None = None) -> dict[str, 
     from gdo.pool.schema import write_candidates
 
     rss0 = maxrss_mb()
-    c0, t0 = time.process_time() + children_cpu_s(), time.perf_counter()
+    load_before = os.getloadavg()[0]
+    s0, k0, t0 = time.process_time(), children_cpu_s(), time.perf_counter()
     df = read_candidates(path, media_root="/data/LLaVA-Video-178K", workers=workers)
-    c1, t1 = time.process_time() + children_cpu_s(), time.perf_counter()
+    s1, k1, t1 = time.process_time(), children_cpu_s(), time.perf_counter()
+    load_after_read = os.getloadavg()[0]
+    c0, c1 = s0 + k0, s1 + k1
     write_candidates(out_dir / "pool.parquet", df)
     c2, t2 = time.process_time() + children_cpu_s(), time.perf_counter()
     rss_read = maxrss_mb()
@@ -136,6 +139,10 @@ def measure(path: Path, out_dir: Path, workers: int | None = None) -> dict[str, 
         "parquet_s": t2 - t1,
         # CPU seconds of this process: on a shared machine, wall time includes waiting.
         "read_cpu_s": c1 - c0,
+        "read_cpu_main_s": s1 - s0,
+        "read_cpu_workers_s": k1 - k0,
+        "loadavg_1m_before_read": load_before,
+        "loadavg_1m_after_read": load_after_read,
         "parquet_cpu_s": c2 - c1,
         "dedup_cap_s": t3 - t2,
         "kept_after_dedup_cap": len(kept),
@@ -151,13 +158,13 @@ def measure(path: Path, out_dir: Path, workers: int | None = None) -> dict[str, 
 
 
 def phases(path: Path) -> dict[str, float]:
-    """CPU seconds of each step of ``read_candidates``, timed one by one (GC paused)."""
+    """CPU seconds of each step of the one-process ``read_candidates``, one by one (GC paused)."""
     import gc
 
     import orjson
 
+    from gdo.pool.columns import CandidateColumns, frame_from_chunks
     from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
-    from gdo.pool.schema import COLUMNS, candidates_frame
 
     gc.disable()
     clock = time.process_time
@@ -171,13 +178,13 @@ def phases(path: Path) -> dict[str, float]:
     conv = RecordConverter(
         FileContext(file=str(path), variant="bench", media_root="/data"), MediaPolicy()
     )
-    rows: list[tuple] = []
+    cols = CandidateColumns()
     for i, rec in enumerate(recs):
-        rows.extend(conv.convert(rec, i))
+        conv.convert_into(rec, i, cols)
     out["convert_records"], t = clock() - t, clock()
-    columns = dict(zip(COLUMNS, (list(c) for c in zip(*rows))))
-    out["rows_to_columns"], t = clock() - t, clock()
-    candidates_frame(columns)
+    chunk = cols.chunk()
+    out["to_columns"], t = clock() - t, clock()
+    frame_from_chunks([chunk])
     out["build_dataframe"] = clock() - t
     gc.enable()
     return out
@@ -195,7 +202,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=None,
-        help="processes parsing the JSONL (default: min(2, cpu count); 1: one process)",
+        help="processes parsing the JSONL, this one included (default: min(4, cpus); 1: one)",
     )
     ap.add_argument("--phases", action="store_true", help="also time each step (CPU s)")
     args = ap.parse_args()
@@ -222,7 +229,14 @@ def main() -> None:
         input_mb=gen["bytes"] / 2**20,
         records=gen["records"],
         nproc=os.cpu_count(),
-        nproc_cmd=subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+        # `nproc` honours OMP_NUM_THREADS; ask it without.
+        nproc_cmd=subprocess.run(
+            ["nproc"],
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("OMP_")},
+        ).stdout.strip(),
+        omp_num_threads=os.environ.get("OMP_NUM_THREADS"),
         python=sys.version.split()[0],
         platform=platform.platform(),
         date=time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -53,10 +53,10 @@ class PoolConf:
     # Drop candidates whose normalized question + answer repeat on the same media.
     dedup_text: bool = True
     buckets: BucketConf = field(default_factory=BucketConf)
-    # Processes that parse one large JSONL file (>= 32 MB) in byte ranges; the output is
-    # identical to one process. None: min(2, os.cpu_count()); 1: in-process only.
-    # 1 by default: on the 2-core reference machine with the other core busy, 2 workers
-    # measured slower (experiments/benchmarks/ingest.md); raise it on idle many-core hosts.
-    workers: int | None = 1
+    # Processes (this one included) that parse one large JSONL file (>= 32 MB) in byte
+    # ranges; the output is identical to one process. None: min(4, usable CPUs);
+    # 1: in-process only. Workers send columns back as Arrow / numpy buffers, so the
+    # parallel read costs ~the same CPU as one process (experiments/benchmarks/ingest.md).
+    workers: int | None = None
     # Recompute even when the manifest key matches.
     force: bool = False

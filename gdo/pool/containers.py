@@ -87,7 +87,7 @@ def jsonl_keep(
     if strategy in ("all", "", None):
         return None
     with open(ctx.file, "rb") as fh:
-        n = sum(1 for line in fh if line.strip())
+        n = sum(1 for line in fh if not is_blank(line))
     chosen = sample_indices(n, strategy, seed, ctx.file)
     if chosen is None:
         return None
@@ -98,8 +98,10 @@ def jsonl_keep(
 
 
 def is_blank(line: bytes) -> bool:
-    """A line the JSONL reader skips without counting it as a record."""
-    return len(line) < 3 and not line.strip()
+    """A line the JSONL reader skips without counting it as a record: empty or only
+    whitespace (of any length). The record counter of a sampling mask, the span planner
+    and the readers all use this rule, so record ordinals agree between them."""
+    return not line.strip()
 
 
 def jsonl_span_records(
@@ -108,12 +110,14 @@ def jsonl_span_records(
     report: IngestReport,
     info: dict,
     span: tuple[int, int, int, int] | None = None,
+    show_progress: bool = True,
 ) -> Iterator[tuple[int, Any]]:
     """Records of the lines ``span = (start byte, n lines, first line index, first ordinal)``.
 
     ``span`` is None for the whole file. Line indices and record ordinals (the sampling
     mask's index) continue from the span's first ones, so a chunk of a file read in
-    another process names the same lines as a whole-file read.
+    another process names the same lines as a whole-file read. ``show_progress``:
+    False for a span read beside other spans (their caller shows one bar).
     """
     start, n_lines, lineno0, ordinal0 = span if span is not None else (0, None, 0, 0)
     size = os.path.getsize(ctx.file)
@@ -121,7 +125,11 @@ def jsonl_span_records(
     done = 0
     with (
         open(ctx.file, "rb") as fh,
-        progress(total=size, desc=f"pool {ctx.stem}", unit="B", unit_scale=True) as bar,
+        (
+            progress(total=size, desc=f"pool {ctx.stem}", unit="B", unit_scale=True)
+            if show_progress
+            else _NoBar()
+        ) as bar,
     ):
         fh.seek(start)
         lines = fh if n_lines is None else islice(fh, n_lines)
@@ -129,7 +137,8 @@ def jsonl_span_records(
             done += len(line)
             if lineno % 65536 == 0:
                 bar.update(done - bar.n)
-            if len(line) < 3 and not line.strip():  # inlined is_blank: hot loop
+            # is_blank, inlined (hot loop): a blank line starts with a byte <= b" "
+            if line[0] <= 32 and not line.strip():
                 continue
             ordinal += 1
             if keep is not None and not keep[ordinal]:
@@ -142,6 +151,21 @@ def jsonl_span_records(
                 continue
             yield lineno, rec
         bar.update(done - bar.n)
+
+
+class _NoBar:
+    """Stands in for a progress bar that is not shown."""
+
+    n = 0
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        self.n += n
 
 
 def json_records(

@@ -1,11 +1,14 @@
 """Parallel parsing of one large JSONL pool file: byte ranges aligned to line starts.
 
 The file is cut into spans that start at line starts; each span is parsed and converted
-in a worker process with the same code as the in-process path (``jsonl_span_records`` +
-``convert_records``), with its line indices and record ordinals offset, and the chunk
-tables are concatenated in file order. So row order, uids, ``record`` numbers, the line
-named in an error, ``on_error`` counts and the sampling mask are those of one process.
-The first error in file order is the one raised (later chunks are cancelled).
+with the same code as the in-process path (``jsonl_span_records`` + ``convert_chunk``),
+with its line indices and record ordinals offset: by worker processes from the front and
+by this process from the back (spans no worker has started yet). Workers send their
+candidates back as columns (Arrow / numpy buffers, lists of strings packed), not as row
+objects, so the transfer costs little CPU; the table is built once, in file order. So
+row order, uids, ``record`` numbers, dtypes, the line named in an error, ``on_error``
+counts and the sampling mask are those of one process. The first error in file order
+is the one raised (later chunks are cancelled).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.pool.columns import frame_from_chunks
 from gdo.pool.containers import (
     _JSON_ERRORS,
     _loads,
@@ -30,22 +34,30 @@ from gdo.pool.containers import (
 )
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
 from gdo.pool.report import MAX_MESSAGES, IngestReport, log
-from gdo.pool.schema import empty_candidates
 from gdo.utils.errors import InputError
 from gdo.utils.progress import progress
 
 # Below this size a file is read in-process: starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 32 * 2**20
-# Aim for spans of about this size (several per worker, so a slow core evens out).
+# Aim for spans of about this size, at most SPANS_PER_WORKER per process (several, so
+# a slow or busy core evens out: spans go to whichever process is free).
 SPAN_BYTES = 16 * 2**20
+SPANS_PER_WORKER = 8
+# Processes used when `workers` is None (past ~4, reading the file and building the
+# table in this process start to dominate).
+MAX_DEFAULT_WORKERS = 4
 _BLOCK = 8 * 2**20
 
 Span = tuple[int, int | None, int, int]  # start byte, n lines (None: to EOF), line0, ordinal0
 
 
 def default_workers() -> int:
-    """``min(2, os.cpu_count())``: the default of ``pool.workers``."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """``min(4, usable CPUs)``: ``pool.workers`` when unset (files >= 32 MB only)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_DEFAULT_WORKERS, cpus))
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -112,7 +124,7 @@ def first_record_variant(
     ordinal = -1
     with open(ctx.file, "rb") as fh:
         for lineno, line in enumerate(fh):
-            if len(line) < 3 and not line.strip():
+            if is_blank(line):
                 continue
             ordinal += 1
             if keep is not None and not keep[ordinal]:
@@ -137,11 +149,15 @@ def read_jsonl_parallel(
 ) -> tuple[pd.DataFrame, int, int] | None:
     """Candidates of a JSONL file read by ``workers`` processes, in file order.
 
-    Returns (frame, missing ids, unknown durations), or None when the file is too
-    short to split (the caller then reads it in-process).
+    ``workers`` counts this process: ``workers - 1`` worker processes take spans from
+    the front while this one takes still-unstarted spans from the back (so no process
+    idles and a slow core evens out). Workers send their spans back as Arrow / numpy
+    columns (:meth:`gdo.pool.columns.CandidateColumns.chunk`); this process builds the
+    table once. Returns (frame, missing ids, unknown durations), or None when the file
+    is too short to split (the caller then reads it in-process).
     """
     size = os.path.getsize(ctx.file)
-    n_spans = max(workers, min(4 * workers, math.ceil(size / SPAN_BYTES)))
+    n_spans = max(workers, min(SPANS_PER_WORKER * workers, math.ceil(size / SPAN_BYTES)))
     spans = plan_spans(ctx.file, n_spans, count_ordinals=keep is not None)
     if len(spans) < 2:
         return None
@@ -151,26 +167,37 @@ def read_jsonl_parallel(
     contexts, named_at = [], []
     for span in spans:
         after = first is not None and span[2] > first[1]
-        contexts.append(FileContext(**_ctx_args(ctx, first[0])) if after else ctx)
+        contexts.append(FileContext(**_ctx_args(ctx, first[0] if after else ctx.variant)))
         named_at.append(named or after)
     method = "fork" if _can_fork() else "spawn"
-    frames: list[pd.DataFrame] = []
+    chunks: list[dict[str, Any]] = []
     missing_ids = unknown = 0
     with (
         gc_paused(),  # unpickling millions of result objects otherwise triggers full GCs
         ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp.get_context(method), initializer=_init_worker
+            max_workers=workers - 1, mp_context=mp.get_context(method), initializer=_init_worker
         ) as pool,
     ):
-        futures = [
-            pool.submit(_read_span, c, policy, keep, span, report.on_error, n)
+        args = [
+            (c, policy, keep, span, report.on_error, n)
             for c, n, span in zip(contexts, named_at, spans)
         ]
+        futures = [pool.submit(_read_span, *a, pack_lists=True) for a in args]
         bar = progress(total=len(spans), desc=f"pool {ctx.stem} (x{workers})", unit="span")
         with bar:
-            for fut in futures:
-                res = fut.result()
+            # Spans no worker has started yet, from the back: read them here.
+            local: dict[int, dict[str, Any]] = {}
+            for k in range(len(futures) - 1, -1, -1):
+                if not futures[k].cancel():
+                    break
+                local[k] = _read_span(*args[k], quiet=True)
                 bar.update(1)
+                if "error" in local[k]:
+                    break  # an earlier span may hold an earlier error: wait for those
+            for k, fut in enumerate(futures):
+                res = local[k] if k in local else fut.result()
+                if k not in local:
+                    bar.update(1)
                 if "error" in res:
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise _unpack(res["error"])
@@ -178,11 +205,14 @@ def read_jsonl_parallel(
                 info["records"] += res["records"]
                 missing_ids += res["missing_ids"]
                 unknown += res["unknown_durations"]
-                if len(res["frame"]):
-                    frames.append(res["frame"])
+                if res["chunk"] is not None:
+                    chunks.append(res["chunk"])
+                del res
+                local.pop(k, None)
+        frame = frame_from_chunks(chunks)
+        del chunks
     if first is not None:
         ctx.variant = first[0]
-    frame = pd.concat(frames, ignore_index=True) if frames else empty_candidates()
     return frame, missing_ids, unknown
 
 
@@ -219,20 +249,25 @@ def _read_span(
     span: Span,
     on_error: str,
     named: bool,
+    pack_lists: bool = False,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    """Worker: one span -> its candidate frame and counts (or the first error, packed)."""
-    from gdo.pool.readers import convert_records
+    """One span -> its candidates as columns (:meth:`CandidateColumns.chunk
+    <gdo.pool.columns.CandidateColumns.chunk>`, lists packed for a worker's reply) and
+    counts, or the first error, packed. ``quiet``: no bar, no log (the parent logs the
+    merged messages), for a span read in the parent process."""
+    from gdo.pool.readers import convert_chunk
 
-    report = IngestReport(on_error=on_error)
+    report = (_QuietReport if quiet else IngestReport)(on_error=on_error)
     conv = RecordConverter(ctx, policy)
     info: dict[str, Any] = {"records": 0}
-    records = jsonl_span_records(ctx, keep, report, info, span)
+    records = jsonl_span_records(ctx, keep, report, info, span, show_progress=not quiet)
     try:
-        frame = convert_records(records, conv, report, named, "JSONL")
+        chunk = convert_chunk(records, conv, report, named, "JSONL", pack_lists=pack_lists)
     except InputError as exc:
         return {"error": _pack(exc)}
     return {
-        "frame": frame,
+        "chunk": chunk,
         "dropped": dict(report.dropped),
         "messages": report.messages,
         "records": info["records"],
@@ -240,6 +275,18 @@ def _read_span(
         "unknown_durations": conv.unknown_durations,
         "variant": ctx.variant,
     }
+
+
+class _QuietReport(IngestReport):
+    """A span's report in the parent process: counts and messages, logged only once
+    they are merged (as a worker's are)."""
+
+    def problem(self, exc: InputError, reason: str, n: int = 1) -> None:
+        if self.on_error == "raise":
+            raise exc
+        self.dropped[reason] += n
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(f"[{reason}] {exc}")
 
 
 def _merge(report: IngestReport, res: dict[str, Any]) -> None:

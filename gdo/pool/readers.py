@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from gdo.media.errors import MediaError
+from gdo.pool.columns import CandidateColumns, frame_from_chunks
 from gdo.pool.config import BucketConf
 from gdo.pool.containers import (
     candidates_parquet,
@@ -30,7 +31,7 @@ from gdo.pool.parallel import PARALLEL_MIN_BYTES, read_jsonl_parallel, resolve_w
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
 from gdo.pool.report import IngestReport
 from gdo.pool.sampling import read_mixture
-from gdo.pool.schema import COLUMNS, candidates_frame, empty_candidates
+from gdo.pool.schema import COLUMNS, empty_candidates
 from gdo.utils.errors import InputError
 
 FORMATS = ("auto", "llava", "llava_video", "messages", "candidates", "mixture")
@@ -66,8 +67,9 @@ def read_candidates(
     bad records in ``report`` (and logs them) instead of raising; ``check_media`` /
     ``probe_media`` stat / open every media file. Sampling (``first:50%``,
     ``end:N``, ``random:N``) is applied to records before they are converted.
-    A JSONL file of at least ``parallel_min_bytes`` is parsed by ``workers`` processes
-    (None: ``min(2, os.cpu_count())``; 1: in-process) with the same output.
+    A JSONL file of at least ``parallel_min_bytes`` is parsed by ``workers`` processes,
+    this one included (None: ``min(4, usable CPUs)``; 1: in-process), with the same
+    output (rows, order, dtypes, errors, counts).
     """
     report = report if report is not None else IngestReport(on_error=on_error)
     path = os.fspath(path)
@@ -148,32 +150,43 @@ def convert_records(
     container: str,
 ) -> pd.DataFrame:
     """The candidate table of ``records`` (bad ones go to ``report``), GC paused."""
-    rows: list[tuple] = []
+    chunk = convert_chunk(records, conv, report, named, container)
     with gc_paused():
-        _convert_all(records, conv, rows, report, named, container)
-        columns = dict(zip(COLUMNS, (list(c) for c in zip(*rows))))
-        del rows
-        frame = candidates_frame(columns) if columns else empty_candidates()
-        del columns
-    return frame
+        return frame_from_chunks([chunk])
+
+
+def convert_chunk(
+    records: Iterator[tuple[int, Any]],
+    conv: RecordConverter,
+    report: IngestReport,
+    named: bool,
+    container: str,
+    pack_lists: bool = False,
+) -> dict[str, Any] | None:
+    """The candidates of ``records`` as columns (see
+    :meth:`gdo.pool.columns.CandidateColumns.chunk`), GC paused; None when none."""
+    cols = CandidateColumns()
+    with gc_paused():
+        _convert_all(records, conv, cols, report, named, container)
+        return cols.chunk(pack_lists)
 
 
 def _convert_all(
     records: Iterator[tuple[int, Any]],
     conv: RecordConverter,
-    rows: list[tuple],
+    cols: CandidateColumns,
     report: IngestReport,
     named: bool,
     container: str,
 ) -> None:
-    """Append every record's candidate rows; bad records go to ``report``."""
-    extend, convert = rows.extend, conv.convert
+    """Append every record's candidates to ``cols``; bad records go to ``report``."""
+    convert = conv.convert_into
     for index, rec in records:
         if not named and isinstance(rec, dict):
             conv.ctx.variant = f"{_variant_of(rec)}, {container}"
             named = True
         try:
-            extend(convert(rec, index))
+            convert(rec, index, cols)
         except MediaError as exc:
             report.problem(exc, _media_reason(exc), getattr(exc, "n_candidates", 1))
         except InputError as exc:

@@ -15,6 +15,8 @@ from hashlib import sha1
 from typing import Any
 
 from gdo.media.errors import MediaError
+from gdo.pool.columns import TURN_BYTES, CandidateColumns
+from gdo.pool.columns import sha1 as _sha1
 from gdo.pool.config import BucketConf
 from gdo.pool.duration import (
     DURATION_KEYS,
@@ -95,6 +97,75 @@ class RecordConverter:
         self._order = tuple(policy.buckets.duration_order)
         self._unknown_bucket = policy.buckets.unknown_duration_bucket
         self._range_s: dict[str, float] = {}  # data_source -> duration, parsed once
+        # convert_into's fast path: LLaVA video records, durations from data_source
+        # (metadata, when a record has none, is skipped; data_source comes before probe).
+        ds_first = next((h for h in self._order if h in ("data_source", "probe")), None)
+        self._fast_video = (
+            ctx.shape != "messages" and not self._check_media and ds_first == "data_source"
+        )
+
+    def convert_into(self, rec: Any, index: int, cols: CandidateColumns) -> None:
+        """Append the candidates of one record to ``cols``: the same values as
+        :meth:`convert` (which it falls back to for anything but the common case)."""
+        # Fast path: a well-formed LLaVA-Video record (video path, id, data_source, no
+        # metadata). Everything is checked before anything is appended; whatever is
+        # unusual goes to `convert`, which raises with the record's context.
+        if self._fast_video and type(rec) is dict:
+            conv = rec.get("conversations")
+            video = rec.get("video")
+            sample_id = rec.get("id")
+            source = rec.get("data_source")
+            if (
+                type(conv) is list
+                and type(video) is str
+                and video
+                and type(sample_id) is str
+                and sample_id
+                and type(source) is str
+                and source
+                and META_KEYS.isdisjoint(rec)
+            ):
+                duration = self._range_s.get(source)
+                if duration is None:
+                    duration = self._range_s[source] = duration_from_data_source(source)
+                try:
+                    pairs = fast_pairs(conv, "from", "value")
+                    path = self._resolve(video)
+                except (*UNUSUAL, MediaError):
+                    pairs = None
+                if pairs is not None and duration == duration:  # not NaN
+                    n0 = len(cols.digests)
+                    cols.records.append(
+                        (
+                            sample_id,
+                            source,
+                            self.ctx.file,
+                            index,
+                            "long_video" if duration > self._long_s else "short_video",
+                            "video",
+                            [path],
+                            path,
+                            duration,
+                            -1,
+                            len(pairs),
+                        )
+                    )
+                    cols.pairs.extend(pairs)
+                    key = f"{source}\x1f{sample_id}\x1f".encode()
+                    digests = cols.digests
+                    if len(pairs) <= len(TURN_BYTES):
+                        for turn_key in TURN_BYTES[: len(pairs)]:
+                            digests.append(_sha1(key + turn_key).digest())
+                    else:
+                        for turn in range(len(pairs)):
+                            digests.append(_sha1(key + str(turn).encode()).digest())
+                    for turn, (q, a) in enumerate(pairs):
+                        if "\n" in q:
+                            options = parse_options(q)
+                            if options:
+                                cols.mcq.append((n0 + turn, options, answer_letter(a, options)))
+                    return
+        cols.add_rows(self.convert(rec, index))
 
     def convert(self, rec: Any, index: int) -> list[tuple]:
         """Candidate rows of one record; raises InputError / MediaError when it is bad."""

@@ -73,13 +73,23 @@ def message_pairs(msgs: Any, file: str, where: str) -> list[tuple[str, str]]:
             )
         content = m.get("content")
         if isinstance(content, list):  # HF chat parts: [{"type": "text", "text": ...}, ...]
-            content = "\n".join(
-                p.get("text", "")
-                for p in content
-                if isinstance(p, dict) and p.get("type") == "text"
-            )
+            content = _part_text(content, file, where, f"messages[{j}].content")
         turns.append((m.get("role"), content, f"messages[{j}]", "role", "content"))
     return _careful_pairs(turns, file, where)
+
+
+def _part_text(parts: list, file: str, where: str, at: str) -> str:
+    """The text parts of a chat ``content`` list joined by newlines (a part without
+    ``text`` counts as empty); a ``text`` that is not a string is named."""
+    texts = []
+    for k, p in enumerate(parts):
+        if not isinstance(p, dict) or p.get("type") != "text":
+            continue
+        text = p.get("text", "")
+        if not isinstance(text, str):
+            raise InputError(file, where, f"{at}[{k}].text", "a string", got=_show(text))
+        texts.append(text)
+    return "\n".join(texts)
 
 
 def fast_pairs(turns: list, role_key: str, text_key: str) -> list[tuple[str, str]]:
@@ -99,10 +109,15 @@ def fast_pairs(turns: list, role_key: str, text_key: str) -> list[tuple[str, str
         elif role in ANSWER_ROLES:
             if question is None:
                 raise _Unusual
-            answer = strip_media_tokens(text)
+            # strip_media_tokens, its commonest case inlined (no "<": just strip)
+            answer = text.strip() if "<" not in text else strip_media_tokens(text)
             if not answer:
                 raise _Unusual
-            pairs.append((strip_media_tokens(question), answer))
+            if "<" not in question:
+                question = question.strip()
+            else:
+                question = strip_media_tokens(question)
+            pairs.append((question, answer))
             question = None
         elif role not in SKIP_ROLES:
             raise _Unusual
