@@ -331,3 +331,35 @@ def test_sc_with_a_real_tiny_vlm_is_seeded_per_uid_not_per_batch(tmp_path, cfg_f
     assert together == alone
     assert len({tuple(a) for a in together}) > 1  # an untrained model samples varied text
     assert sc._sample(BatchContext(rows, vlm, seed=4), rows) != together
+
+
+def test_a_video_is_decoded_once_for_motion_and_the_model(tmp_path, monkeypatch) -> None:
+    import cv2
+
+    import gdo.media.video as video
+
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
+    for t in range(13):
+        img = np.zeros((32, 32, 3), np.uint8)
+        img[8:20, 1 + t : 13 + t] = (255, 64, 0)
+        writer.write(img)
+    writer.release()
+    opened = []
+    real_open = video._open
+    monkeypatch.setattr(video, "_open", lambda p: opened.append(p) or real_open(p))
+
+    class Framed(FakeVLM):
+        frames, max_pixels = 4, 16 * 16
+
+    row = {"uid": "a", "media_kind": "video", "media": [str(path)], "question": "q", "answer": "a"}
+    ctx = BatchContext([row], Framed(), max_frames=8)
+    native, model = ctx.frames(0), ctx.model_rows([0])[0]["frames"]
+    assert len(opened) == 1
+    np.testing.assert_array_equal(native, load_media("video", [str(path)], 8))
+    np.testing.assert_array_equal(model, load_media("video", [str(path)], 4, 16 * 16))
+    assert model.shape[0] == 4 and model.shape[1] * model.shape[2] <= 16 * 16
+    # The model's rows first (no media descriptor asked yet): the same single decode.
+    ctx = BatchContext([row], Framed(), max_frames=8)
+    np.testing.assert_array_equal(ctx.model_rows([0])[0]["frames"], model)
+    np.testing.assert_array_equal(ctx.frames(0), native)

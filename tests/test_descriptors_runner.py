@@ -216,3 +216,88 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, t
     pd.testing.assert_frame_equal(out, ref)
     assert len(read_shard(shard).rows) == len(ref)
     assert np.array_equal(out["uid"], ref["uid"])
+
+
+class FramedVLM(FakeVLM):
+    """A fake whose visual loss depends on the frames the runner hands it (the model's
+    frames: a video decoded once for motion and the model, images loaded apart)."""
+
+    frames, max_pixels = 4, 16 * 16
+
+    def losses(self, samples):
+        visual, blind = super().losses(samples)
+        seen = [s.get("frames") for s in samples]
+        return visual + [0.0 if f is None else float(f.mean()) / 1000 for f in seen], blind
+
+
+def pool_with_videos(work: Path) -> pd.DataFrame:
+    """make_pool's rows (a missing frame, a too-long question) plus two mp4 clips and a
+    file that is no video: every media path and every kind of per-sample failure."""
+    import cv2
+
+    pool = make_pool(work)
+    rows = []
+    for k, moving in enumerate((True, False, None)):
+        path = work.parent / "media" / f"video{k}.mp4"
+        if moving is None:
+            path.write_bytes(b"not a video")
+        else:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
+            for t in range(13):
+                img = np.zeros((32, 32, 3), np.uint8)
+                x = 1 + t if moving else 4
+                img[8:20, x : x + 12] = (255, 64, 0)
+                writer.write(img)
+            writer.release()
+        row = pool.iloc[0].to_dict() | {
+            "uid": f"video{k}",
+            "media_kind": "video",
+            "media": [str(path)],
+            "n_frames": 13,
+            "question": f"what colour is video {k}?",
+        }
+        rows.append(row)
+    pool = pd.concat([pool, pd.DataFrame(rows)], ignore_index=True)
+    pool.to_parquet(work / "pool" / "pool.parquet", index=False)
+    return pool
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_prefetch_gives_the_same_rows_in_the_same_order(cfg_factory, batch_size) -> None:
+    shards = {}
+    for prefetch in (0, 1, 3):
+        cfg = cfg_factory(
+            *FAST,
+            f"name=p{prefetch}",
+            f"descriptors.batch_size={batch_size}",
+            f"descriptors.prefetch={prefetch}",
+        )
+        pool_with_videos(work_dir(cfg))
+        shards[prefetch] = pd.DataFrame(read_shard(run(cfg, model=FramedVLM())).rows)
+    ref = shards[0]
+    assert (ref.status == "failed").sum() == 3  # missing frame, too long, not a video
+    assert ref.loc[ref.uid == "video2", "error"].str.startswith("MediaError").all()
+    assert ref.loc[ref.uid == "video0", "amm"].iloc[0] > 0.5
+    for prefetch in (1, 3):
+        pd.testing.assert_frame_equal(shards[prefetch], ref)
+
+
+def test_prefetch_does_the_media_work_in_a_background_thread(cfg_factory, monkeypatch) -> None:
+    import threading
+
+    import gdo.descriptors.motion as motion
+
+    threads: list[str] = []
+    real = motion.motion_stats
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(motion, "motion_stats", spy)
+    for prefetch in (0, 1):
+        threads.clear()
+        cfg = cfg_factory(*FAST, f"name=t{prefetch}", f"descriptors.prefetch={prefetch}")
+        make_pool(work_dir(cfg), n=8, broken=False)
+        run(cfg, model=FakeVLM())
+        assert threads and all(t.startswith("describe-prefetch") == bool(prefetch) for t in threads)

@@ -280,3 +280,55 @@ def test_options_share_one_vision_pass(folder):
     assert sum(calls) == 1024 and n_shared == 128 + 128 + 64
     for a, b in zip(shared, plain, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_one_processor_call_per_batch_equals_one_call_per_sample(vlm, mixed):
+    """``prefetch`` processes a batch in one processor call, split back per sample."""
+    enc = vlm.encoder
+    items = [(s, *enc.media(s)) for s in mixed] + [(s, None, None) for s in mixed]  # + blind
+    with vlm.reuse_encodings():
+        enc.prefetch(items)
+        cached = [enc._memo[enc._memo_key(enc._prompt(s, k, f), k, f, None)] for s, k, f in items]
+    assert all(c[0] is f for c, (_, _, f) in zip(cached, items, strict=True))
+    for (s, kind, frames), (_, got) in zip(items, cached, strict=True):
+        want = enc._process(enc._prompt(s, kind, frames), kind, frames, None)
+        assert set(got) == {k for k in want if k != "attention_mask"}
+        for key, value in got.items():
+            torch.testing.assert_close(value, want[key], rtol=0, atol=0)
+
+
+def test_reused_encodings_change_nothing(vlm, mixed):
+    """Losses and generation inside ``reuse_encodings`` equal those outside it."""
+    plain = vlm.losses(mixed), vlm.generate(mixed, max_new_tokens=4)
+    calls = []
+    original = vlm.encoder._process
+    vlm.encoder._process = lambda *a: calls.append(1) or original(*a)
+    try:
+        with vlm.reuse_encodings():
+            reused = vlm.losses(mixed), vlm.generate(mixed, max_new_tokens=4)
+    finally:
+        del vlm.encoder._process
+    np.testing.assert_allclose(reused[0][0], plain[0][0], atol=1e-6)
+    np.testing.assert_allclose(reused[0][1], plain[0][1], atol=1e-6)
+    assert reused[1] == plain[1]
+    assert calls == []  # one batched call per encoding pass, the prompts of generate reused
+
+
+def test_sampling_prefills_each_prompt_once(folder, mixed):
+    """n samples per prompt from one prefill (KV cache repeated) equal HF's n prefills."""
+    vlm = load_model(model_cfg(), str(folder))
+    kw = {"n": 3, "temperature": 1.0, "max_new_tokens": 6, "seed": 5}
+    rows = []  # (batch rows, tokens) of every language-model pass
+    lm = vlm.model.model.language_model
+    hook = lm.register_forward_pre_hook(
+        lambda m, a, k: rows.append(tuple(k["inputs_embeds"].shape[:2])), with_kwargs=True
+    )
+    once = vlm.generate(mixed, **kw)
+    prefill_once, rows[:] = rows[0], []
+    vlm.prefill_once = False
+    plain = vlm.generate(mixed, **kw)
+    hook.remove()
+    assert once == plain
+    # The prompts ran once (all but their last token), not once per sample.
+    assert prefill_once[0] == len(mixed) and rows[0][0] == 3 * len(mixed)
+    assert prefill_once[1] == rows[0][1] - 1

@@ -93,3 +93,26 @@ def test_qwen3vl_through_the_same_interface(vlm):
     vlm.share_vision = False  # deepstack features are shared too
     np.testing.assert_allclose(np.stack(shared), np.stack(vlm.score_options(samples())), atol=1e-5)
     vlm.share_vision = True
+
+
+def test_qwen3vl_batched_processing_and_prefill_once(vlm):
+    """One processor call for the batch (timestamps included) splits back into each
+    sample's own call; sampling from one prefill equals HF's n prefills (M-RoPE offsets)."""
+    enc = vlm.encoder
+    items = [(s, *enc.media(s)) for s in samples()] + [(s, None, None) for s in samples()]
+    with vlm.reuse_encodings():
+        enc.prefetch(items)
+        for s, kind, frames in items:
+            prompt = enc._prompt(s, kind, frames)
+            duration = s.get("duration_s")
+            got = enc._memo[enc._memo_key(prompt, kind, frames, duration)][1]
+            want = enc._process(prompt, kind, frames, duration)
+            for key, value in got.items():
+                torch.testing.assert_close(value, want[key], rtol=0, atol=0)
+    kw = {"n": 3, "temperature": 1.0, "max_new_tokens": 4, "seed": 2}
+    once = vlm.generate(samples(), **kw)
+    vlm.prefill_once = False
+    try:
+        assert vlm.generate(samples(), **kw) == once
+    finally:
+        vlm.prefill_once = True

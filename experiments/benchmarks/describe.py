@@ -1,11 +1,13 @@
 """Benchmark: batched descriptor extraction vs one sample at a time (the reference's way).
 
-Both arms run the same code path as ``gdo describe`` (``describe_batch`` over the same
-candidates, sorted the same way) with the same tiny base model; only
-``descriptors.batch_size`` differs. Shard I/O is left out: it is the same for both.
+Both arms run the same code path as ``gdo describe`` (the runner's loop
+``describe_batches`` over the same candidates, sorted the same way) with the same tiny
+base model and the same runner settings (``--prefetch``: media work of the next batches
+in a background thread); only ``descriptors.batch_size`` differs. Shard I/O is left
+out: it is the same for both.
 
     python experiments/benchmarks/describe.py --root outputs --n 2000 \
-        --batch-sizes 16 1 --out experiments/benchmarks/describe.md
+        --batch-sizes 32 1 --prefetch 0 1 --out /tmp/describe.md
 
 ``--root`` is a ``paths.root_dir`` holding a world, ``gdo pool`` and ``gdo pretrain``
 outputs (experiment name ``default``); ``--model`` overrides the base model folder.
@@ -45,6 +47,22 @@ def compose(overrides: list[str]):
         return hydra_compose(config_name="config", overrides=overrides)
 
 
+def commit() -> str:
+    """The checked-out commit, and whether the working tree differs from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (write) the index.
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, check=False, env=env
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f"{head} with uncommitted changes" if dirty else head
+
+
 def markdown(df: pd.DataFrame) -> str:
     """A Markdown table (no tabulate dependency)."""
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
@@ -70,24 +88,58 @@ def timed(items) -> dict[str, float]:
     return spent
 
 
-def bench(cfg, rows: list[dict], model, batch_size: int) -> tuple[pd.DataFrame, float, dict]:
-    """Describe ``rows`` in batches of ``batch_size``; returns (rows, wall s, per-descriptor).
+def bench(
+    cfg, rows: list[dict], model, batch_size: int, prefetch: int
+) -> tuple[pd.DataFrame, float, dict]:
+    """Describe ``rows`` in batches of ``batch_size`` through the runner's loop
+    (``describe_batches``, ``prefetch`` batches of media work ahead in a thread);
+    returns (rows, wall s, per-descriptor).
 
-    ``spent["cpu"]`` is the process CPU time: on a shared machine wall time also counts
-    the other jobs, CPU time does not.
+    ``spent["cpu"]`` is the process CPU time (every thread): on a shared machine wall
+    time also counts the other jobs, CPU time does not. ``spent["cpu_main"]`` is the
+    main thread's alone (the model passes; with prefetch the media work is elsewhere),
+    ``spent["prefetch"]`` the wall seconds the prefetch thread spent preparing batches.
     """
+    from gdo.descriptors.base import BatchContext
     from gdo.descriptors.registry import build
-    from gdo.descriptors.stage import describe_batch
+    from gdo.descriptors.stage import describe_batches
 
     items = build(cfg.descriptors["items"])
     spent = timed(items)
+    real_prepare = BatchContext.prepare
+
+    def prepare(self, items):
+        t = time.perf_counter()
+        try:
+            return real_prepare(self, items)
+        finally:
+            spent["prefetch"] += time.perf_counter() - t
+
+    chunks = [rows[start : start + batch_size] for start in range(0, len(rows), batch_size)]
     out = []
-    t0, c0 = time.perf_counter(), time.process_time()
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        out += describe_batch(chunk, items, model, int(cfg.seed), int(cfg.descriptors.max_frames))
-    spent["cpu"] = time.process_time() - c0
-    return pd.DataFrame(out), time.perf_counter() - t0, dict(spent)
+    load = [os.getloadavg()[0]]
+    BatchContext.prepare = prepare
+    try:
+        t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
+        for got in describe_batches(
+            chunks,
+            items,
+            model,
+            int(cfg.seed),
+            int(cfg.descriptors.max_frames),
+            prefetch=prefetch,
+            num_threads=1,
+        ):
+            out += got
+            load.append(os.getloadavg()[0])
+        wall = time.perf_counter() - t0
+        spent["cpu"] = time.process_time() - c0
+        spent["cpu_main"] = time.thread_time() - m0
+    finally:
+        BatchContext.prepare = real_prepare
+    spent["load"] = float(np.mean(load))
+    spent.setdefault("prefetch", 0.0)
+    return pd.DataFrame(out), wall, dict(spent)
 
 
 def separations(cfg) -> str:
@@ -134,6 +186,10 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="model folder (default <work_dir>/base_model)")
     ap.add_argument("--n", type=int, default=2000, help="candidates (a seeded sample of the pool)")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 1])
+    ap.add_argument(
+        "--prefetch", type=int, nargs="+", default=None,
+        help="descriptors.prefetch values to run each batch size with (default: the config's)",
+    )  # fmt: skip
     ap.add_argument("--out", default=None, help="write the result table (Markdown) here")
     ap.add_argument(
         "--separations", action="store_true",
@@ -168,36 +224,44 @@ def main() -> int:
         plain_row(r) for r in sample[[c for c in POOL_FIELDS if c in sample]].to_dict("records")
     ]
     model = load_describe_model(cfg)
+    prefetches = args.prefetch if args.prefetch is not None else [int(cfg.descriptors.prefetch)]
     # Warm-up outside the clock (first-call allocations, lazy imports).
-    bench(cfg, rows[:4], model, 4)
+    bench(cfg, rows[:4], model, 4, prefetches[0])
 
     results, tables = [], {}
     for bs in args.batch_sizes:
-        table, secs, spent = bench(cfg, rows, model, bs)
-        tables[bs] = table
-        cpu = spent.pop("cpu")
-        results.append(
-            {
-                "batch_size": bs,
-                "wall_s": secs,
-                "samples_per_s": len(rows) / secs,
-                "cpu_s": cpu,
-                "samples_per_cpu_s": len(rows) / cpu,
-                **{f"s_{k}": v for k, v in spent.items()},
-            }
-        )
-        print(
-            f"batch {bs}: {len(rows)} candidates in {secs:.1f}s = {len(rows) / secs:.2f} samples/s"
-        )
+        for pf in prefetches:
+            table, secs, spent = bench(cfg, rows, model, bs, pf)
+            tables[bs, pf] = table
+            cpu, cpu_main = spent.pop("cpu"), spent.pop("cpu_main")
+            load = spent.pop("load")
+            results.append(
+                {
+                    "batch_size": bs,
+                    "prefetch": pf,
+                    "load_1m": load,
+                    "wall_s": secs,
+                    "samples_per_s": len(rows) / secs,
+                    "cpu_s": cpu,
+                    "cpu_main_s": cpu_main,
+                    "samples_per_cpu_s": len(rows) / cpu,
+                    **{f"s_{k}": v for k, v in spent.items()},
+                }
+            )
+            print(
+                f"batch {bs} prefetch {pf}: {len(rows)} candidates in {secs:.1f}s "
+                f"= {len(rows) / secs:.2f} samples/s (cpu {cpu:.1f}s, load {load:.2f})",
+                flush=True,
+            )
     res = pd.DataFrame(results)
     for col, name in (("samples_per_s", "speedup_wall"), ("samples_per_cpu_s", "speedup_cpu")):
-        base = res.loc[res.batch_size == 1, col]
-        res[name] = res[col] / (base.iloc[0] if len(base) else np.nan)
+        base = res[res.batch_size == 1].set_index("prefetch")[col]
+        res[name] = res[col] / res.prefetch.map(base)
 
     # The arms must agree (same uids, same values up to padding noise; SC seeded per uid).
     agree = []
-    ref = tables[args.batch_sizes[-1]].set_index("uid")
-    for bs, t in tables.items():
+    ref = tables[args.batch_sizes[-1], prefetches[-1]].set_index("uid")
+    for (bs, pf), t in tables.items():
         t = t.set_index("uid").loc[ref.index]
         for col in ("amm", "vds", "ppl", "tnc", "sc"):
             a, b = t[col].to_numpy(float), ref[col].to_numpy(float)
@@ -205,6 +269,7 @@ def main() -> int:
             agree.append(
                 {
                     "batch_size": bs,
+                    "prefetch": pf,
                     "column": col,
                     "max_abs_diff": float(np.max(np.abs(a[ok] - b[ok]))) if ok.any() else 0.0,
                     "equal_share": float(np.mean(np.isclose(a[ok], b[ok], atol=1e-4))),
@@ -222,7 +287,13 @@ def main() -> int:
             "",
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), "
             f"torch threads 1. Candidates: {len(rows)} (seeded sample of the pool), "
-            f"failed rows: {int((tables[args.batch_sizes[0]].status != 'ok').sum())}.",
+            f"failed rows: {int((next(iter(tables.values())).status != 'ok').sum())}. "
+            "load_1m: mean 1-minute load average while the arm ran. "
+            "speedup_*: over batch size 1 with the same prefetch. cpu_s: all threads; "
+            "cpu_main_s: the main thread (model passes); s_prefetch: wall seconds the "
+            "prefetch thread spent on media work (decode, optical flow, model frames).",
+            "",
+            f"Code: {commit()}.",
             "",
             "## Throughput (s_<descriptor>: wall seconds summed over batches)",
             "",

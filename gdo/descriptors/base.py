@@ -13,6 +13,7 @@ per-sample failures so one unreadable video never sinks its batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -69,6 +70,11 @@ class Descriptor:
         """What of the setup changes the per-sample values (for the shard key)."""
         return self.config_key()
 
+    def prepare(self, ctx: BatchContext) -> None:
+        """Optional: the media-only part of ``describe``, done ahead (no model; may run in
+        a background thread while the model works on the previous batch). Keep results
+        with ``ctx.precompute`` and read them in ``describe`` with ``ctx.once``."""
+
 
 class SampleError(Exception):
     """A per-sample failure raised inside a descriptor (recorded, never fatal)."""
@@ -110,6 +116,7 @@ class BatchContext:
         self._frames: dict[int, np.ndarray | None] = {}
         self._model_frames: dict[int, np.ndarray | None] = {}
         self._memo: dict[Any, dict[int, Any]] = {}
+        self._once: dict[Any, dict[int, Any]] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -123,56 +130,149 @@ class BatchContext:
         if i not in self.failed:
             self.failed[i] = exc if isinstance(exc, str) else error_reason(exc)
 
+    def _motion_count(self, row: dict[str, Any]) -> int:
+        """Frames for the media descriptors: ``max_frames`` (1 for images), never more
+        than the clip has (a repeated frame reads as "no motion")."""
+        n = 1 if row.get("media_kind") == "image" else self.max_frames
+        known = int(row.get("n_frames") or -1)
+        return known if 1 < known < n else n
+
     def frames(self, i: int) -> np.ndarray | None:
         """Row ``i``'s frames, (T, H, W, 3) uint8 with T <= max_frames; None if no media.
 
         Loaded once per batch and shared by every media descriptor; raises on
-        unreadable media (callers go through :meth:`map_rows`).
+        unreadable media (callers go through :meth:`map_rows`). A failed load is kept
+        and raised again on the next call (media are deterministic): a load done ahead
+        by :meth:`prepare` fails at the same call as a load done here.
         """
         if i not in self._frames:
-            row = self.rows[i]
-            kind = row.get("media_kind", "none")
-            paths = list(row.get("media") or [])
-            if kind == "none" or not paths:
-                self._frames[i] = None
-            else:
-                loader = self._load_media or _default_load_media
-                n = 1 if kind == "image" else self.max_frames
-                known = int(row.get("n_frames") or -1)
-                if 1 < known < n:
-                    # Asking for more frames than the clip has repeats some, and a repeated
-                    # frame reads as "no motion".
-                    n = known
-                arr = np.asarray(loader(kind, paths, n, None))
-                if arr.ndim != 4 or arr.shape[-1] != 3:
-                    raise SampleError(f"media gave shape {arr.shape}, expected (T, H, W, 3)")
-                self._frames[i] = arr
-        return self._frames[i]
+            try:
+                self._frames[i] = self._load_frames(i)
+            except Exception as exc:  # noqa: BLE001 - kept, raised below
+                self._frames[i] = _Raised(exc)
+        return _unwrap(self._frames[i])
+
+    def _load_frames(self, i: int) -> np.ndarray | None:
+        row = self.rows[i]
+        kind = row.get("media_kind", "none")
+        paths = list(row.get("media") or [])
+        if kind == "none" or not paths:
+            return None
+        n = self._motion_count(row)
+        if self._decode_video_once(i, n):
+            return _unwrap(self._frames[i])
+        loader = self._load_media or _default_load_media
+        return self._checked(np.asarray(loader(kind, paths, n, None)))
+
+    @staticmethod
+    def _checked(arr: np.ndarray) -> np.ndarray:
+        if arr.ndim != 4 or arr.shape[-1] != 3:
+            raise SampleError(f"media gave shape {arr.shape}, expected (T, H, W, 3)")
+        return arr
+
+    def _decode_video_once(self, i: int, n: int) -> bool:
+        """A video row's media-descriptor frames and model frames from one decode.
+
+        Both are uniform samples of the same clip (``n`` native frames, the model's
+        ``frames`` within its pixel budget): the union of their frame indices is decoded
+        once and each set is cut from it, equal to two ``load_media`` calls. Only with
+        the default loader and a model that says how it loads media; False otherwise.
+        """
+        row = self.rows[i]
+        n_model = getattr(self.model, "frames", None)
+        paths = list(row.get("media") or [])
+        if (
+            self._load_media is not None
+            or n_model is None
+            or row.get("media_kind") != "video"
+            or len(paths) != 1
+            or i in self._model_frames
+        ):
+            return False
+        try:
+            media, model = _load_video_twice(
+                str(paths[0]), n, int(n_model), getattr(self.model, "max_pixels", None)
+            )
+            self._frames[i] = self._checked(media)
+        except Exception as exc:  # noqa: BLE001 - one decode: both uses fail alike
+            self._frames[i] = self._model_frames[i] = _Raised(exc)
+            return True
+        self._model_frames[i] = model
+        return True
 
     def model_rows(self, idx: list[int]) -> list[dict[str, Any]]:
         """Rows ``idx`` for a model call, their media decoded once per batch.
 
         The frames are loaded exactly as the model would load them itself (its frame
         count and pixel budget) and passed as ``frames``, so the loss pass and the
-        generation passes do not decode the same clip again.
+        generation passes do not decode the same clip again (nor the media
+        descriptors': a video is decoded once for both, see :meth:`frames`).
         """
-        n = getattr(self.model, "frames", None)
-        max_pixels = getattr(self.model, "max_pixels", None)
-        if n is None:
+        if getattr(self.model, "frames", None) is None:
             return [self.rows[i] for i in idx]
         out = []
         for i in idx:
             row = self.rows[i]
-            if i not in self._model_frames:
-                kind, paths = row.get("media_kind", "none"), list(row.get("media") or [])
-                if kind in (None, "none") or not paths:
-                    self._model_frames[i] = None
-                else:
-                    loader = self._load_media or _default_load_media
-                    self._model_frames[i] = loader(kind, [str(p) for p in paths], n, max_pixels)
-            frames = self._model_frames[i]
+            frames = self._model_frames_of(i)
             out.append(row if frames is None else {**row, "frames": frames})
         return out
+
+    def _model_frames_of(self, i: int) -> np.ndarray | None:
+        """Row ``i``'s frames as the model loads them (kept, failures too; see frames)."""
+        if i not in self._model_frames:
+            try:
+                frames = self._load_model_frames(i)
+            except Exception as exc:  # noqa: BLE001 - kept, raised below
+                frames = _Raised(exc)
+            # A joint decode (_decode_video_once) may already have stored them.
+            self._model_frames.setdefault(i, frames)
+        return _unwrap(self._model_frames[i])
+
+    def _load_model_frames(self, i: int) -> np.ndarray | None:
+        row = self.rows[i]
+        kind, paths = row.get("media_kind", "none"), list(row.get("media") or [])
+        if kind in (None, "none") or not paths:
+            return None
+        if i not in self._frames and self._decode_video_once(i, self._motion_count(row)):
+            return _unwrap(self._model_frames[i])
+        loader = self._load_media or _default_load_media
+        n, max_pixels = self.model.frames, getattr(self.model, "max_pixels", None)
+        return loader(kind, [str(p) for p in paths], n, max_pixels)
+
+    def prepare(self, items: Sequence[Any] = ()) -> BatchContext:
+        """Do the batch's media work now, before any model pass: each enabled descriptor's
+        :meth:`Descriptor.prepare` (e.g. motion: decode + optical flow), then the model's
+        frames of every row. Nothing here touches the model, so it can run in another
+        thread while the model works on the previous batch (``descriptors.prefetch``).
+        Results and per-sample errors are kept and handed out when the descriptors ask,
+        in their order, so the rows are the same as without it.
+        """
+        enabled = [it for it in items if getattr(it, "enabled", True)]
+        for it in enabled:
+            if getattr(it.descriptor, "sample_columns", ()):
+                it.descriptor.prepare(self)
+        uses_model = any(getattr(it.descriptor, "needs_model", False) for it in enabled)
+        if uses_model and getattr(self.model, "frames", None) is not None:
+            for i in range(len(self.rows)):
+                with contextlib.suppress(Exception):
+                    self._model_frames_of(i)
+        return self
+
+    def once(self, key: Any, i: int, fn: Callable[[int], Any]) -> Any:
+        """``fn(i)``, computed once per (key, row) and kept (a failure too: raised again)."""
+        memo = self._once.setdefault(key, {})
+        if i not in memo:
+            try:
+                memo[i] = fn(i)
+            except Exception as exc:  # noqa: BLE001 - kept, raised below
+                memo[i] = _Raised(exc)
+        return _unwrap(memo[i])
+
+    def precompute(self, key: Any, fn: Callable[[int], Any]) -> None:
+        """:meth:`once` for every alive row now; errors surface when the value is asked."""
+        for i in self.alive():
+            with contextlib.suppress(Exception):
+                self.once(key, i, fn)
 
     def map_rows(self, fn: Callable[[int], Any]) -> dict[int, Any]:
         """Apply ``fn`` to each alive row; a row whose call raises is marked failed."""
@@ -250,10 +350,36 @@ class BatchContext:
         ]
 
 
+class _Raised:
+    """A kept failure (a load or a computation that raised), raised again when used."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, _Raised):
+        raise value.exc
+    return value
+
+
 def _default_load_media(kind: str, paths: list[str], n_frames: int, max_pixels: Any) -> np.ndarray:
     from gdo.media import load_media
 
     return load_media(kind, paths, n_frames, max_pixels)
+
+
+def _load_video_twice(
+    path: str, n_native: int, n_model: int, max_pixels: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(load_media("video", [path], n_native), load_media("video", [path], n_model,
+    max_pixels))`` from one open and one decode of the union of their frame indices."""
+    from gdo.media.video import load_video_sets
+
+    native, model = load_video_sets(path, [(n_native, None), (n_model, max_pixels)])
+    return native, model
 
 
 def is_nan(x: Any) -> bool:

@@ -25,6 +25,9 @@ class DescriptorsConf:
     items: dict[str, Any] = field(default_factory=dict)
     # Candidates per model pass; 1 reproduces the reference's one-sample-at-a-time loop.
     batch_size: int = 32
+    # Batches whose media work (decode, optical flow, the model's frames) a background
+    # thread does ahead while the model runs; 0 = off (all in the main thread). Same rows.
+    prefetch: int = 1
     # Sort by media kind / frame count / text length so a batch pads little.
     sort_by_length: bool = True
     shard: ShardConf = field(default_factory=ShardConf)

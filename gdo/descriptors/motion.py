@@ -90,16 +90,19 @@ class Motion(Descriptor):
         self.upscale = bool(upscale)
         self.farneback = dict(farneback or {})
 
+    def _one(self, ctx: BatchContext, i: int) -> tuple[float, float]:
+        frames = ctx.frames(i)
+        if ctx.rows[i].get("media_kind") == "image":
+            return 0.0, 0.0
+        return motion_stats(frames, self.n_frames, self.size, self.farneback, self.upscale)
+
+    def prepare(self, ctx: BatchContext) -> None:
+        """Decode and optical flow ahead of the model passes (``descriptors.prefetch``)."""
+        ctx.precompute(self, lambda i: self._one(ctx, i))
+
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """Flow and frame difference of each row's frames (0 for images / text)."""
-
-        def one(i: int) -> tuple[float, float]:
-            frames = ctx.frames(i)
-            if ctx.rows[i].get("media_kind") == "image":
-                return 0.0, 0.0
-            return motion_stats(frames, self.n_frames, self.size, self.farneback, self.upscale)
-
-        vals = ctx.map_rows(one)
+        vals = ctx.map_rows(lambda i: ctx.once(self, i, lambda i: self._one(ctx, i)))
         return {
             "amm": ctx.column({i: v[0] for i, v in vals.items()}),
             "frame_div": ctx.column({i: v[1] for i, v in vals.items()}),

@@ -5,7 +5,9 @@ by media kind and length (batches pad little), and appends one JSONL row per
 candidate to its own shard, flushed and fsynced per batch; a restart skips the uids
 already written. A candidate that fails (unreadable media, SampleTooLong, ...) gets
 a ``status: failed`` row with the reason and NaN descriptors; the run never stops
-for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards.
+for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards. With
+``descriptors.prefetch`` (default 1) a background thread prepares the next batch's media
+(decode, optical flow) while the model runs on the current one; the rows are the same.
 
     gdo describe                                   # one process
     torchrun --nproc_per_node 2 -m gdo describe    # ranks from RANK / WORLD_SIZE
@@ -14,11 +16,14 @@ for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -142,21 +147,34 @@ def plain_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_batch(
-    rows: list[dict[str, Any]], items: list[Item], model: Any, seed: int, max_frames: int
+    rows: list[dict[str, Any]],
+    items: list[Item],
+    model: Any,
+    seed: int,
+    max_frames: int,
+    ctx: BatchContext | None = None,
 ) -> list[dict[str, Any]]:
-    """Every enabled sample-level descriptor on one batch -> one output row per input row."""
-    ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
+    """Every enabled sample-level descriptor on one batch -> one output row per input row.
+
+    The model's passes over the batch share each sample's encoding (``reuse_encodings``):
+    the visual loss and the SC generation prompt are processed once. ``ctx`` is the
+    batch's context when its media work was done ahead (:func:`describe_batches`).
+    """
+    if ctx is None:
+        ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
     values: dict[str, list[float]] = {}
-    for it in items:
-        cols = it.descriptor.sample_columns
-        if not cols:
-            continue
-        if not it.enabled:
-            values.update({c: [math.nan] * len(rows) for c in cols})
-            continue
-        got = it.descriptor.describe(ctx)
-        for c in cols:
-            values[c] = list(got.get(c, [math.nan] * len(rows)))
+    reuse = getattr(model, "reuse_encodings", None)
+    with reuse() if callable(reuse) else contextlib.nullcontext():
+        for it in items:
+            cols = it.descriptor.sample_columns
+            if not cols:
+                continue
+            if not it.enabled:
+                values.update({c: [math.nan] * len(rows) for c in cols})
+                continue
+            got = it.descriptor.describe(ctx)
+            for c in cols:
+                values[c] = list(got.get(c, [math.nan] * len(rows)))
     out = []
     for i, row in enumerate(rows):
         failed = i in ctx.failed
@@ -166,6 +184,61 @@ def describe_batch(
             rec[c] = math.nan if failed else float(col[i])
         out.append(rec)
     return out
+
+
+def describe_batches(
+    batches: Iterable[list[dict[str, Any]]],
+    items: list[Item],
+    model: Any,
+    seed: int,
+    max_frames: int,
+    prefetch: int = 0,
+    num_threads: int = 1,
+) -> Iterator[list[dict[str, Any]]]:
+    """:func:`describe_batch` over consecutive batches, yielded in order.
+
+    With ``prefetch > 0`` a background thread does the media work of the next
+    ``prefetch`` batches (decode, optical flow, the model's frames: ``BatchContext.prepare``)
+    while the model runs on the current one, as a DataLoader's workers would on a GPU
+    run. decord and OpenCV release the GIL while they decode and compute flow, so the
+    two overlap where a core is free (on tiny clips the Python-level parts still contend
+    for the GIL; experiments/benchmarks/describe.md has the measurements). The rows are
+    the same as with ``prefetch = 0`` (prepared values and per-sample errors
+    are handed out when the descriptors ask, in their order). A batch is only prepared,
+    never written, ahead: the caller's append / fsync / resume are unchanged.
+    """
+    if prefetch <= 0:
+        for rows in batches:
+            yield describe_batch(rows, items, model, seed, max_frames)
+        return
+
+    def prepare(rows: list[dict[str, Any]]) -> BatchContext:
+        return BatchContext(rows, model, seed=seed, max_frames=max_frames).prepare(items)
+
+    import torch
+
+    pending: deque[tuple[list[dict[str, Any]], Future[BatchContext]]] = deque()
+    source = iter(batches)
+    # torch's thread count is per thread: the worker gets the runner's too.
+    pool = ThreadPoolExecutor(
+        max_workers=1,
+        thread_name_prefix="describe-prefetch",
+        initializer=torch.set_num_threads,
+        initargs=(int(num_threads),),
+    )
+    try:
+        while True:
+            while len(pending) <= prefetch:
+                rows = next(source, None)
+                if rows is None:
+                    break
+                pending.append((rows, pool.submit(prepare, rows)))
+            if not pending:
+                return
+            rows, ready = pending.popleft()
+            yield describe_batch(rows, items, model, seed, max_frames, ctx=ready.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def load_describe_model(cfg: Any) -> Any:
@@ -205,19 +278,27 @@ def run(cfg: Any, model: Any = None) -> Path:
         len(mine) - todo,
     )
     fields = [c for c in POOL_FIELDS if c in mine.columns]
+    # Batches with something left to do; a batch is recomputed whole even if a kill left
+    # it half written, so its composition (and padding) is that of an uninterrupted run.
+    size = int(cfg.descriptors.batch_size)
+    work = [c for c in batches(mine, size) if (~c["uid"].isin(done)).any()]
     n_failed, t0 = 0, time.perf_counter()
+    described = None
     try:
+        if work and model is None and needs_model:
+            model = load_describe_model(cfg)
         bar = progress(total=todo, desc=f"describe {rank}/{world}", unit="sample")
-        for chunk in batches(mine, int(cfg.descriptors.batch_size)):
+        described = describe_batches(
+            ([plain_row(r) for r in c[fields].to_dict("records")] for c in work),
+            items,
+            model,
+            int(cfg.seed),
+            int(cfg.descriptors.max_frames),
+            prefetch=int(cfg.descriptors.prefetch),
+            num_threads=int(cfg.descriptors.num_threads),
+        )
+        for chunk, out in zip(work, described, strict=True):
             missing = ~chunk["uid"].isin(done)
-            if not missing.any():
-                continue
-            if model is None and needs_model:
-                model = load_describe_model(cfg)
-            # The whole batch is recomputed even if a kill left it half written, so its
-            # composition (and padding) is the same as in an uninterrupted run.
-            rows = [plain_row(r) for r in chunk[fields].to_dict("records")]
-            out = describe_batch(rows, items, model, int(cfg.seed), int(cfg.descriptors.max_frames))
             new = [r for r, m in zip(out, missing.to_numpy()) if m]
             append_jsonl(fh, new, fsync=bool(cfg.descriptors.fsync))
             n_failed += sum(r["status"] == "failed" for r in new)
@@ -225,6 +306,8 @@ def run(cfg: Any, model: Any = None) -> Path:
             bar.update(len(new))
         bar.close()
     finally:
+        if described is not None:
+            described.close()  # stops the prefetch thread (after its current batch)
         fh.close()
     dt = time.perf_counter() - t0
     log.info(

@@ -83,16 +83,38 @@ def load_video(
     shorter than ``n_frames`` repeats frames unless ``strict``; one shorter than
     ``min_frames`` is a :class:`MediaError`, as is a missing, empty or corrupt file.
     """
+    return load_video_sets(path, [(n_frames, max_pixels)], size, min_frames, strict)[0]
+
+
+def load_video_sets(
+    path: str | os.PathLike,
+    sets: list[tuple[int, int | None]],
+    size: tuple[int, int] | None = None,
+    min_frames: int = 1,
+    strict: bool = False,
+) -> list[np.ndarray]:
+    """Several uniform samplings of one video from one open and one decode.
+
+    ``sets`` holds ``(n_frames, max_pixels)`` pairs; entry ``k`` of the result equals
+    ``load_video(path, *sets[k], size, min_frames, strict)`` (the descriptors need the
+    native frames for optical flow and the model's frames from the same clip).
+    """
     vr = _open(path)
     total = len(vr)
-    _check_count(os.fspath(path), total, n_frames, min_frames, strict)
-    idx = uniform_indices(total, n_frames)
-    uniq, inverse = np.unique(idx, return_inverse=True)
+    for n_frames, _ in sets:
+        _check_count(os.fspath(path), total, n_frames, min_frames, strict)
+    wanted = [uniform_indices(total, n) for n, _ in sets]
+    union = np.unique(np.concatenate(wanted))
     try:
-        frames = vr.get_batch(uniq.tolist()).asnumpy()
+        decoded = vr.get_batch(union.tolist()).asnumpy()
     except Exception as exc:
         raise MediaError(
             path, f"cannot decode frames ({type(exc).__name__}: {_short(exc)})"
         ) from exc
-    frames = resize_frames(np.ascontiguousarray(frames, dtype=np.uint8), max_pixels, size)
-    return frames[inverse.reshape(-1)]
+    decoded = np.ascontiguousarray(decoded, dtype=np.uint8)
+    out = []
+    for idx, (_, max_pixels) in zip(wanted, sets, strict=True):
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        frames = resize_frames(decoded[np.searchsorted(union, uniq)], max_pixels, size)
+        out.append(frames[inverse.reshape(-1)])
+    return out

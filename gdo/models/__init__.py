@@ -46,6 +46,10 @@ Public API:
   ``load_model`` reloads); ``copy_processor_files(src, dst)`` adds the processor files to a
   folder whose weights someone else saved (Trainer / DeepSpeed)
 - ``VLM.load_media(sample)``: the frames as the model sees them (reuse via ``frames``)
+- ``with VLM.reuse_encodings():`` calls in the block process each prompt once (same
+  question, same ``frames`` array): e.g. ``losses`` then ``generate`` on the same rows
+- sampling (``temperature > 0``, ``n > 1``) prefills each prompt once and repeats its KV
+  cache ``n`` times (``VLM.prefill_once``; False gives HF's ``n`` prefills, same answers)
 - ``VLM.prompt(sample, blind=False)``, ``VLM.frames``, ``VLM.max_pixels``, ``VLM.tokenizer``,
   ``VLM.stats`` (``frames_truncated``, ``unknown_tokens``: put them in your manifest)
 

@@ -3,12 +3,16 @@
 Each sample is encoded on its own (the processor expands the media placeholder to the
 sample's own number of vision tokens), then ``pad_batch`` pads and concatenates. Encoding one
 by one is what makes batched results equal to batch-of-1 results, and it lets a too-long
-sample lose frames without touching the others.
+sample lose frames without touching the others. ``SampleEncoder.prefetch`` runs the
+processor once for a whole batch and splits its output back per sample (the same tensors
+as one call each; the test suite checks it), so the per-call overhead is paid once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +77,25 @@ class SampleEncoder:
             self.end_id = self.tokenizer.eos_token_id
         # For the caller's manifest: "frames_truncated", "unknown_tokens".
         self.stats: Counter[str] = Counter()
+        # Processor outputs by (prompt, kind, frames, duration) while a memo is active
+        # (:meth:`memo`): the visual loss and the generation prompt of a sample share one.
+        self._memo: dict[tuple, tuple[Any, dict]] | None = None
+
+    @contextmanager
+    def memo(self) -> Iterator[None]:
+        """Reuse processor outputs inside the block (nested blocks share the outer memo).
+
+        Entries are keyed by the frames array's identity and keep it alive, so a key is
+        never reused by another array while the memo lives.
+        """
+        if self._memo is not None:
+            yield
+            return
+        self._memo = {}
+        try:
+            yield
+        finally:
+            self._memo = None
 
     # ---- media -------------------------------------------------------------------------
     def media(self, sample: dict[str, Any]) -> tuple[str | None, np.ndarray | None]:
@@ -126,6 +149,115 @@ class SampleEncoder:
             messages, tokenize=False, add_generation_prompt=True
         )
 
+    def _prompt(self, sample: dict[str, Any], kind: str | None, frames: np.ndarray | None) -> str:
+        n_images = 0 if frames is None else frames.shape[0]
+        messages = self.messages(sample, kind, n_images)
+        if self._memo is None:
+            return self._template(messages)
+        key = ("template", kind, n_images, sample.get("question"))
+        if key not in self._memo:
+            self._memo[key] = (None, {"prompt": self._template(messages)})
+        return self._memo[key][1]["prompt"]
+
+    @staticmethod
+    def _memo_key(prompt: str, kind: str | None, frames: Any, duration: Any) -> tuple:
+        return ("process", prompt, kind, None if frames is None else id(frames), duration)
+
+    def _processed(
+        self, prompt: str, kind: str | None, frames: np.ndarray | None, duration: float | None
+    ) -> dict:
+        """``_process``, through the memo when one is active."""
+        if self._memo is None:
+            return self._process(prompt, kind, frames, duration)
+        key = self._memo_key(prompt, kind, frames, duration)
+        hit = self._memo.get(key)
+        if hit is None or hit[0] is not frames:
+            hit = (frames, self._process(prompt, kind, frames, duration))
+            self._memo[key] = hit
+        return hit[1]
+
+    def prefetch(self, items: list[tuple[dict[str, Any], str | None, np.ndarray | None]]) -> None:
+        """Process every ``(sample, kind, frames)`` not yet in the active memo with one
+        processor call (one tokenizer call, one call per media kind) and split the result
+        into per-sample outputs equal to :meth:`_process` of each sample alone.
+
+        A no-op without an active memo; any failure leaves the memo as it was, so the
+        per-sample path then raises (and attributes) the error as usual.
+        """
+        if self._memo is None:
+            return
+        pending: dict[tuple, tuple[str, str | None, np.ndarray | None, Any]] = {}
+        for sample, kind, frames in items:
+            try:
+                prompt = self._prompt(sample, kind, frames)
+            except Exception:  # noqa: BLE001 - encode() raises it with the sample's index
+                continue
+            duration = sample.get("duration_s")
+            key = self._memo_key(prompt, kind, frames, duration)
+            hit = self._memo.get(key)
+            if (hit is None or hit[0] is not frames) and key not in pending:
+                pending[key] = (prompt, kind, frames, duration)
+        if len(pending) < 2:
+            return
+        try:
+            outs = self._process_many(list(pending.values()))
+        except Exception:  # noqa: BLE001 - fall back to one call per sample
+            return
+        for key, (_, _, frames, _), out in zip(pending, pending.values(), outs, strict=True):
+            self._memo[key] = (frames, out)
+
+    def _process_many(self, items: list[tuple[str, str | None, Any, Any]]) -> list[dict]:
+        """One processor call for several prompts, split back per prompt."""
+        texts = [prompt for prompt, *_ in items]
+        images = [f for _, kind, frames, _ in items if kind == "image" for f in frames]
+        videos = [frames for _, kind, frames, _ in items if kind == "video"]
+        kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
+        if images:
+            kwargs["images"] = images
+        if videos:
+            kwargs["videos"] = videos
+            kwargs["do_sample_frames"] = False
+            kwargs["video_metadata"] = [
+                video_metadata(len(frames), duration)
+                for _, kind, frames, duration in items
+                if kind == "video"
+            ]
+        out = self.processor(**kwargs)
+        mask = out["attention_mask"].bool()
+        spans = {}  # vision key -> per-item row ranges of its patches and grids
+        for kind, pixel_key, grid_key in (
+            ("image", "pixel_values", "image_grid_thw"),
+            ("video", "pixel_values_videos", "video_grid_thw"),
+        ):
+            if grid_key not in out:
+                continue
+            grid = out[grid_key]
+            rows = grid.prod(-1).tolist()
+            starts = [0]
+            for r in rows:
+                starts.append(starts[-1] + r)
+            if starts[-1] != out[pixel_key].shape[0]:
+                raise ValueError(f"{pixel_key}: patch rows do not add up")
+            spans[kind] = (pixel_key, grid_key, grid, starts)
+        per_item: list[dict] = []
+        used = {"image": 0, "video": 0}
+        for row, (_, kind, frames, _) in enumerate(items):
+            one = {"input_ids": out["input_ids"][row][mask[row]][None]}
+            if "mm_token_type_ids" in out:
+                one["mm_token_type_ids"] = out["mm_token_type_ids"][row][mask[row]][None]
+            if kind in ("image", "video"):
+                pixel_key, grid_key, grid, starts = spans[kind]
+                count = len(frames) if kind == "image" else 1
+                first = used[kind]
+                used[kind] += count
+                one[pixel_key] = out[pixel_key][starts[first] : starts[first + count]]
+                one[grid_key] = grid[first : first + count]
+            per_item.append(one)
+        for kind, (_, _, grid, _) in spans.items():
+            if used[kind] != len(grid):
+                raise ValueError(f"{kind}: {len(grid)} grids for {used[kind]} inputs")
+        return per_item
+
     def target_ids(self, text: str, end: bool) -> list[int]:
         """Token ids of an answer (plus the end-of-turn token when ``end``)."""
         ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -150,21 +282,25 @@ class SampleEncoder:
         blind: bool = False,
         target: str | None = None,
         end: bool = True,
+        media: tuple[str | None, np.ndarray | None] | None = None,
     ) -> Encoded:
         """Prompt (+ ``target`` tokens, labelled) of one sample; ``blind`` drops its media.
 
+        ``media``: the sample's ``(kind, frames)`` when the caller has them already.
         Too long for ``model.max_length``: a video keeps fewer frames (down to
         ``model.min_frames``, counted in ``stats['frames_truncated']``); then
         ``SampleTooLong``.
         """
-        kind, frames = (None, None) if blind else self.media(sample)
+        if blind:
+            kind, frames = None, None
+        else:
+            kind, frames = media if media is not None else self.media(sample)
         tail = self.target_ids(target, end) if target is not None else []
         if target is not None and not tail:
             raise InputError(None, _where(sample), "answer", "a non-empty answer", got=target)
-        n_images = 0 if frames is None else frames.shape[0]
-        prompt = self._template(self.messages(sample, kind, n_images))
+        prompt = self._prompt(sample, kind, frames)
         duration = sample.get("duration_s")
-        out = self._process(prompt, kind, frames, duration)
+        out = self._processed(prompt, kind, frames, duration)
         n_tokens = out["input_ids"].shape[1] + len(tail)
         if n_tokens > self.max_length and kind == "video" and frames.shape[0] > self.min_frames:
             frames = self._fewer_frames(frames, out, n_tokens)
@@ -194,7 +330,11 @@ class SampleEncoder:
         )
 
     def encode_options(
-        self, sample: dict[str, Any], targets: list[str], end: bool = True
+        self,
+        sample: dict[str, Any],
+        targets: list[str],
+        end: bool = True,
+        media: tuple[str | None, np.ndarray | None] | None = None,
     ) -> list[Encoded]:
         """One row per target sharing a single encoding of the prompt and media.
 
@@ -205,7 +345,7 @@ class SampleEncoder:
             if not tail:
                 raise InputError(None, _where(sample), "options", "non-empty options", got=text)
         longest = max(range(len(targets)), key=lambda k: len(tails[k]))
-        base = self.encode(sample, False, targets[longest], end)
+        base = self.encode(sample, False, targets[longest], end, media)
         ids = base.input_ids[: len(base.input_ids) - base.n_target]
         types = base.mm_token_type_ids[: len(ids)]
         unk = self.tokenizer.unk_token_id

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,9 @@ class VLM:
         self.batch_size: int = max(1, int(model_cfg.batch_size))
         # score_options encodes each sample's media once for all its options.
         self.share_vision = True
+        # Sampling n > 1 answers: run each prompt through the model once, then repeat its
+        # KV cache n times, instead of HF's n copies of the prompt before the prefill.
+        self.prefill_once = True
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.encoder.end_id
@@ -96,23 +101,45 @@ class VLM:
         """The chat-templated prompt text (up to the assistant turn) of one sample."""
         return self.encoder.prompt(sample, blind)
 
+    @contextmanager
+    def reuse_encodings(self) -> Iterator[None]:
+        """Inside the block, a sample encoded once (same prompt, same ``frames`` array) is
+        not processed again: e.g. ``losses`` then ``generate`` on the same rows process
+        each visual prompt once. Rows must carry their media as ``frames`` to share."""
+        with self.encoder.memo():
+            yield
+
     def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
         """Encode ``(index, sample, blind, target, end)`` jobs; too-long samples are reported
-        together (``SampleTooLong.indices``) so the caller can drop them all at once."""
-        out: list[Encoded] = []
-        too_long: list[tuple[int, SampleTooLong]] = []
-        for index, sample, blind, target, end in jobs:
-            try:
-                if isinstance(target, list):
-                    out += self.encoder.encode_options(sample, target, end)
-                else:
-                    out.append(self.encoder.encode(sample, blind, target, end))
-            except SampleTooLong as err:
-                too_long.append((index, err))
-            except GdoError as err:
-                # Bad input or unreadable media (MediaError): say which sample it was.
-                err.index = index
-                raise
+        together (``SampleTooLong.indices``) so the caller can drop them all at once.
+
+        Each sample's media are loaded once, then every prompt not processed yet goes
+        through one batched processor call (split back per sample, equal to one call each).
+        """
+        enc = self.encoder
+        with enc.memo():
+            media: list[tuple[str | None, np.ndarray | None]] = []
+            for index, sample, blind, _, _ in jobs:
+                try:
+                    media.append((None, None) if blind else enc.media(sample))
+                except GdoError as err:
+                    # Bad input or unreadable media (MediaError): say which sample it was.
+                    err.index = index
+                    raise
+            enc.prefetch([(job[1], *m) for job, m in zip(jobs, media, strict=True)])
+            out: list[Encoded] = []
+            too_long: list[tuple[int, SampleTooLong]] = []
+            for (index, sample, blind, target, end), m in zip(jobs, media, strict=True):
+                try:
+                    if isinstance(target, list):
+                        out += enc.encode_options(sample, target, end, media=m)
+                    else:
+                        out.append(enc.encode(sample, blind, target, end, media=m))
+                except SampleTooLong as err:
+                    too_long.append((index, err))
+                except GdoError as err:
+                    err.index = index
+                    raise
         if too_long:
             index, err = too_long[0]
             first = SampleTooLong(err.n_tokens, err.max_length, index=index, uid=err.uid)
@@ -287,7 +314,10 @@ class VLM:
                 batch = pad_batch(self._encode_all(jobs), self.pad_id, "left")
                 batch.pop("labels")
                 batch = self._to_device(batch)
-                tokens = self.model.generate(**batch, **kwargs)
+                if sample_mode and n > 1 and self.prefill_once and self._can_prefill(batch):
+                    tokens = self._generate_prefilled(batch, int(n), kwargs)
+                else:
+                    tokens = self.model.generate(**batch, **kwargs)
                 new = tokens[:, batch["input_ids"].shape[1] :]
                 texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
                 texts = [t.strip() for t in texts]
@@ -295,3 +325,72 @@ class VLM:
                     texts = [t for t in texts for _ in range(n)]
                 out += [texts[k * n : (k + 1) * n] for k in range(len(rows))]
         return out
+
+    # ---- prompt prefilled once, n samples --------------------------------------------
+    def _cache_arg(self) -> str | None:
+        """The name ``forward`` takes the KV cache under (``cache`` in transformers 5,
+        ``past_key_values`` before), or None if it takes none."""
+        params = inspect.signature(type(self.model).forward).parameters
+        for name in ("cache", "past_key_values"):
+            if name in params:
+                return name
+        return None
+
+    def _can_prefill(self, batch: dict[str, torch.Tensor]) -> bool:
+        """Whether the prompt can be prefilled on its own: a KV-cache model whose prompts
+        end on a text token (the one token left for ``generate`` to run)."""
+        if self._cache_arg() is None or batch["input_ids"].shape[1] < 2:
+            return False
+        types = batch.get("mm_token_type_ids")
+        return types is None or not bool(types[:, -1].any())
+
+    def _generate_prefilled(
+        self, batch: dict[str, torch.Tensor], n: int, kwargs: dict[str, Any]
+    ) -> torch.Tensor:
+        """``generate`` of ``n`` samples per prompt with the prompt run once per prompt.
+
+        HF ``generate`` repeats each prompt ``n`` times *before* the prefill, so the language
+        model runs the whole prompt ``n`` times (transformers 5 encodes the media once and
+        repeats the features; older versions run the vision tower ``n`` times too). Here a
+        first ``generate`` (one greedy token, discarded, no caller logits processors)
+        prefills every prompt but its last token once; its KV cache (and Qwen-VL's M-RoPE
+        offsets) are repeated ``n`` times (sample-major, as HF repeats) and the sampling
+        ``generate`` continues from it on the last prompt token. Same rows, same order,
+        same logits up to float noise.
+        """
+        from transformers import LogitsProcessorList
+
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        head = {k: v[:, :-1] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v
+                for k, v in batch.items()}  # fmt: skip
+        first = self.model.generate(
+            **head,
+            max_new_tokens=1,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            num_return_sequences=1,
+            pad_token_id=kwargs["pad_token_id"],
+            eos_token_id=kwargs["eos_token_id"],
+            return_dict_in_generate=True,
+            logits_processor=LogitsProcessorList(),  # the caller's are for the samples
+        )
+        cache = getattr(first, "cache", None) or getattr(first, "past_key_values", None)
+        if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+            return self.model.generate(**batch, **kwargs)
+        cache.batch_repeat_interleave(n)
+        core = getattr(self.model, "model", None)
+        deltas = getattr(core, "rope_deltas", None)
+        if isinstance(deltas, torch.Tensor) and deltas.shape[0] == ids.shape[0]:
+            core.rope_deltas = deltas.repeat_interleave(n, dim=0)
+        rest = {
+            k: batch[k].repeat_interleave(n, dim=0) for k in ("mm_token_type_ids",) if k in batch
+        }
+        return self.model.generate(
+            input_ids=ids.repeat_interleave(n, dim=0),
+            attention_mask=mask.repeat_interleave(n, dim=0),
+            **rest,
+            **{self._cache_arg(): cache},
+            **{**kwargs, "num_return_sequences": 1},
+        )
