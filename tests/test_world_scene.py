@@ -232,3 +232,49 @@ def test_pool_depends_on_the_seed_only(tmp_path) -> None:
     c = _pool_truth(WorldConf(seed=5, sources=src), tmp_path / "c")
     pd.testing.assert_frame_equal(a.drop(columns="file"), b.drop(columns="file"))
     assert not a[["qtype", "true_answer", "waste"]].equals(c[["qtype", "true_answer", "waste"]])
+
+
+def test_pretrain_leaked_share_states_the_answer(tmp_path) -> None:
+    """``world.pretrain.leaked``: that share of perception questions state their answer."""
+    from gdo.world.config import PretrainConf
+    from gdo.world.pretrain import build_pretrain
+
+    def build(leaked: float):
+        cfg = WorldConf(pretrain=PretrainConf(images=60, videos=60, leaked=leaked))
+        counts: Counter = Counter()
+        recs, _, _ = build_pretrain(cfg, tmp_path / str(leaked), counts)
+        turns = [c for r in recs for c in r["conversations"]]
+        pairs = list(zip(turns[::2], turns[1::2]))
+        return counts, pairs
+
+    counts, pairs = build(0.5)
+    n = len(pairs)
+
+    def main_line(q: dict) -> str:
+        return next(x for x in q["value"].split("\n") if x not in ("<image>", "<video>"))
+
+    leaked = [(q, a) for q, a in pairs if "." in main_line(q)]
+    assert counts["pretrain_leaked"] == len(leaked) and 0.3 * n < len(leaked) < 0.7 * n
+    for q, a in leaked:
+        # The statement carries the answer text (the MC answer's text after "B. ").
+        answer = a["value"].split(". ", 1)[-1]
+        statement = main_line(q).split(". ")[0]
+        assert answer in statement or (answer, "there is no" in statement) in (
+            ("yes", False),
+            ("no", True),
+        )
+    counts0, pairs0 = build(0.0)
+    assert counts0["pretrain_leaked"] == 0
+    with pytest.raises(ConfigError, match="world.pretrain.leaked"):
+        build(1.0)
+
+
+def test_benchmark_count_answers_are_balanced(tmp_path) -> None:
+    """A suite's count questions spread over their answers: a constant "1" scores chance."""
+    from gdo.world.bench_clips import ClipMaker
+
+    scene = SceneConf(objects=[1, 2], distractors=[0, 0])
+    maker = ClipMaker(np.random.default_rng(0), scene, set(), "mp4v", Counter())
+    answers = Counter(maker.draw("moving_count", (8, 8), 4)[2][0].qa.answer for _ in range(40))
+    assert set(answers) == {"1", "2"} and answers["1"] == answers["2"] == 20
+    assert maker.counts["benchmark_redraws_answer_balance"] > 0

@@ -125,9 +125,12 @@ def attach_frames(vlm: Any, samples: list[dict[str, Any]], tag: str) -> None:
 
 
 def accuracy(vlm: Any, samples: list[dict[str, Any]], by: str = "subtask") -> dict[str, float]:
-    """Likelihood accuracy (argmax of option text log-prob) overall and per ``by`` group."""
+    """Likelihood accuracy (argmax of option log-prob) overall and per ``by`` group.
+
+    The scored target is ``$PROBE_TARGET`` (``text`` | ``letter`` | ``both``; default text).
+    """
     vlm.model.eval()
-    scores = vlm.score_options(samples, target="text")
+    scores = vlm.score_options(samples, target=os.environ.get("PROBE_TARGET", "text"))
     hit: dict[str, list[bool]] = {}
     for s, sc in zip(samples, scores, strict=True):
         ok = "ABCDEFGH"[int(np.argmax(sc))] == s["answer_letter"]

@@ -6,7 +6,8 @@ Reads ``<work_dir>/eval/base/ckpt-0/`` and ``<work_dir>/eval/<run>/ckpt-*/`` (wr
 ``gdo evaluate``) and prints a Markdown table: each benchmark's headline accuracy (its own
 aggregation rule, from ``<benchmark>.summary.json``) per checkpoint, and the paired
 difference of per-question correctness (final checkpoint - base, micro) with a 95%
-bootstrap interval over questions (2000 resamples, seed 0).
+bootstrap interval over questions (2000 resamples, seed 0); a last row pools every
+question of the four suites (micro accuracy).
 """
 
 from __future__ import annotations
@@ -44,13 +45,20 @@ def main(work_dir: str, run: str = "uniform") -> int:
     head = " | ".join(f"{c.name} ({'base' if c.parent.name == 'base' else run})" for c in cols)
     print(f"| benchmark (n) | {head} | final - base, micro pp [95% CI] |")
     print("|---" * (len(cols) + 2) + "|")
+    pooled: list[dict[str, bool]] = [{} for _ in cols]
     for b in BENCHMARKS:
         accs = [json.loads((c / f"{b}.summary.json").read_text())["overall"] for c in cols]
-        delta, lo, hi, n = paired_delta(
-            correct(cols[0] / f"{b}.jsonl"), correct(cols[-1] / f"{b}.jsonl")
-        )
+        per = [correct(c / f"{b}.jsonl") for c in cols]
+        delta, lo, hi, n = paired_delta(per[0], per[-1])
         cells = " | ".join(f"{a:.1f}" for a in accs)
         print(f"| {b} ({n}) | {cells} | {delta:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
+        for into, got in zip(pooled, per, strict=True):
+            into.update({f"{b}/{q}": ok for q, ok in got.items()})
+    # Every question of the four suites together (micro), the paired test with most power.
+    accs = [100 * float(np.mean(list(p.values()))) for p in pooled]
+    delta, lo, hi, n = paired_delta(pooled[0], pooled[-1])
+    cells = " | ".join(f"{a:.1f}" for a in accs)
+    print(f"| all four, micro ({n}) | {cells} | {delta:+.1f} [{lo:+.1f}, {hi:+.1f}] |")
     return 0
 
 

@@ -1,7 +1,8 @@
 """Held-out clips and questions for the benchmark suites (other seeds, never a pool clip).
 
 Benchmarks carry no waste and balance their answer letters: the correct option's
-position cycles through the letters, so a letter prior scores chance.
+position cycles through the letters, so a letter prior scores chance, and the answers of
+count questions are balanced, so a constant answer ("1") does too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from gdo.world.questions import QA, make_options, questions_for
 from gdo.world.scene import Clip, frames_hash, make_clip, render
 
 _MAX_REDRAWS = 200
+# Question types whose main question's answers are kept balanced within a suite.
+BALANCED_QTYPES = ("moving_count", "count")
 
 
 @dataclass
@@ -48,12 +51,29 @@ class ClipMaker:
         self.rng, self.scene, self.forbidden = rng, scene, forbidden
         self.codec, self.counts = codec, counts
         self._letter = 0
+        # Answers of count questions asked so far (accepted) and ever drawn, per type.
+        self._answers: dict[str, Counter] = {}
+        self._drawn: dict[str, set[str]] = {}
         self.videos: list[tuple[Path, int]] = []
 
     def next_index(self, n_options: int) -> int:
         """Cycle the correct answer's position through the letters (balanced answers)."""
         self._letter += 1
         return (self._letter - 1) % n_options
+
+    def _balanced(self, qa: QA) -> bool:
+        """Keep count answers balanced: a count question whose answer has been asked more
+        often than another answer seen for its type is redrawn (otherwise "1" would win
+        most of a moving-count suite and a constant answer would score well)."""
+        if qa.qtype not in BALANCED_QTYPES:
+            return True
+        asked = self._answers.setdefault(qa.qtype, Counter())
+        drawn = self._drawn.setdefault(qa.qtype, set())
+        drawn.add(qa.answer)
+        if asked[qa.answer] > min(asked[a] for a in drawn):
+            return False
+        asked[qa.answer] += 1
+        return True
 
     def draw(
         self,
@@ -88,6 +108,10 @@ class ClipMaker:
                 continue
             self.forbidden.add(h)
             head = first[int(rng.integers(0, len(first)))]
+            if not self._balanced(head):
+                self.counts["benchmark_redraws_answer_balance"] += 1
+                self.forbidden.discard(h)
+                continue
             others = [q for q in cands if q.key != head.key]
             rng.shuffle(others)
             chosen = [head, *others[:extra]]

@@ -108,6 +108,9 @@ class PretrainConf:
     images: int = 1500
     videos: int = 1500
     qa_max: int = 2
+    # Share of questions with the answer stated in them (the pool's "leaked" form), so the
+    # base model learns to read an answer from the text: blind loss ~ visual loss there.
+    leaked: float = 0.0
     distractors: list[int] = field(default_factory=lambda: [0, 0])
     question_mix: dict[str, float] = field(
         default_factory=lambda: {

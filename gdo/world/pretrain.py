@@ -31,6 +31,10 @@ def build_pretrain(
     """Records (image and video, LLaVA JSON), their clip hashes and the written videos."""
     p = cfg.pretrain
     check_question_mix(p.question_mix, "world.pretrain.question_mix")
+    if not 0.0 <= p.leaked < 1.0:
+        from gdo.utils.errors import ConfigError
+
+        raise ConfigError(f"world.pretrain.leaked: expected a share in [0, 1), got {p.leaked}")
     rng = np.random.default_rng([cfg.seed, p.seed_offset])
     scene = replace(cfg.scene, distractors=list(p.distractors))
     mix = {k: v for k, v in p.question_mix.items() if v > 0}
@@ -73,6 +77,9 @@ def build_pretrain(
         turns = []
         for qa in chosen:
             text = str(rng.choice(qa.paraphrases))
+            if p.leaked > 0 and rng.random() < p.leaked:
+                text = f"{qa.leak} {text}"
+                counts["pretrain_leaked"] += 1
             if rng.random() < MC_SHARE:
                 opts = make_options(rng, qa, cfg.n_options)
                 turns.append(
