@@ -190,8 +190,11 @@ class BatchContext:
         ):
             return False
         try:
-            media, model = _load_video_twice(
-                str(paths[0]), n, int(n_model), getattr(self.model, "max_pixels", None)
+            from gdo.media.video import load_video_sets
+
+            # One open and one decode for both frame sets.
+            media, model = load_video_sets(
+                str(paths[0]), [(n, None), (int(n_model), getattr(self.model, "max_pixels", None))]
             )
             self._frames[i] = self._checked(media)
         except Exception as exc:  # noqa: BLE001 - one decode: both uses fail alike
@@ -369,17 +372,6 @@ def _default_load_media(kind: str, paths: list[str], n_frames: int, max_pixels: 
     from gdo.media import load_media
 
     return load_media(kind, paths, n_frames, max_pixels)
-
-
-def _load_video_twice(
-    path: str, n_native: int, n_model: int, max_pixels: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(load_media("video", [path], n_native), load_media("video", [path], n_model,
-    max_pixels))`` from one open and one decode of the union of their frame indices."""
-    from gdo.media.video import load_video_sets
-
-    native, model = load_video_sets(path, [(n_native, None), (n_model, max_pixels)])
-    return native, model
 
 
 def is_nan(x: Any) -> bool:

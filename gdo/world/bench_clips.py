@@ -106,12 +106,11 @@ class ClipMaker:
             if h in self.forbidden:
                 self.counts["benchmark_redraws_seen_clip"] += 1
                 continue
-            self.forbidden.add(h)
             head = first[int(rng.integers(0, len(first)))]
             if not self._balanced(head):
                 self.counts["benchmark_redraws_answer_balance"] += 1
-                self.forbidden.discard(h)
                 continue
+            self.forbidden.add(h)
             others = [q for q in cands if q.key != head.key]
             rng.shuffle(others)
             chosen = [head, *others[:extra]]
