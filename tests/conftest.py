@@ -38,3 +38,19 @@ def cfg_factory(tmp_path: Path):
         return compose([f"paths.root_dir={tmp_path}", *overrides])
 
     return make
+
+
+def kill_once_written(proc, shard: Path, rows: int, timeout: float, poll: float = 0.1) -> int:
+    """SIGKILL ``proc`` once its describe ``shard`` holds ``rows`` rows (or ``timeout``
+    seconds have passed); returns the rows the shard holds after the kill."""
+    import signal
+    import time
+
+    from gdo.descriptors.shards import read_shard
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and (not shard.exists() or len(read_shard(shard).rows) < rows):
+        time.sleep(poll)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return len(read_shard(shard).rows)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import kill_once_written
 from test_descriptors_helpers import FAST, FakeVLM, make_pool
 
 from gdo.descriptors.merge import MergeError
@@ -205,12 +204,7 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, t
     env = {**os.environ, "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, str(script), "0.3"], env=env)
     shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
-    deadline = time.time() + 120
-    while time.time() < deadline and (not shard.exists() or len(read_shard(shard).rows) < 4):
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    n_killed = len(read_shard(shard).rows)
+    n_killed = kill_once_written(proc, shard, 4, timeout=120)
     assert 4 <= n_killed < len(ref), "the kill came too late to test anything"
     out = by_uid(described(cfg))
     pd.testing.assert_frame_equal(out, ref)

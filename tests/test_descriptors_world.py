@@ -8,16 +8,14 @@ model (minutes on 2 CPUs) and are slow-marked.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose
+from conftest import compose, kill_once_written
 
 from gdo.descriptors.shards import read_shard
 from gdo.descriptors.stage import merge, run
@@ -140,12 +138,7 @@ def test_world_sigkill_and_restart_equals_uninterrupted(pretrained) -> None:
     env = {**os.environ, "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gdo", "describe", *killed], cwd=REPO, env=env)
     shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
-    deadline = time.time() + 600
-    while time.time() < deadline and (not shard.exists() or len(read_shard(shard).rows) < 40):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    n_killed = len(read_shard(shard).rows)
+    n_killed = kill_once_written(proc, shard, 40, timeout=600, poll=0.2)
     assert 40 <= n_killed < len(expected)
     rc = subprocess.run([sys.executable, "-m", "gdo", "describe", *killed], cwd=REPO, env=env)
     assert rc.returncode == 0
