@@ -24,20 +24,6 @@ from probe_h2h import subset  # noqa: E402
 SUITES = ("mvbench", "videomme", "mlvu", "lvbench")
 
 
-def hits(vlm, samples) -> np.ndarray:
-    """Per-question correctness under ``$PROBE_TARGET`` (as ``L.accuracy`` scores)."""
-    import os
-
-    vlm.model.eval()
-    scores = vlm.score_options(samples, target=os.environ.get("PROBE_TARGET", "text"))
-    return np.array(
-        [
-            "ABCDEFGH"[int(np.argmax(sc))] == s["answer_letter"]
-            for s, sc in zip(samples, scores, strict=True)
-        ]
-    )
-
-
 def main() -> None:
     """Run the probe (arguments: see the module docstring)."""
     from gdo.models import load_model
@@ -59,7 +45,7 @@ def main() -> None:
         b = L.bench_samples(L.bench_rows(a.world, kind), kind)
         L.attach_frames(vlm, b, f"bench-{kind}")
         suites[kind] = b
-    before = {k: hits(vlm, v) for k, v in suites.items()}
+    before = {k: L.hits(vlm, v) for k, v in suites.items()}
     pool = L.pool_rows(a.world, a.pool)
     rows = subset(pool, a.run, a.seed)
     train = L.to_samples(rows)
@@ -70,7 +56,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     out = {}
     for kind, b in suites.items():
-        after = hits(vlm, b)
+        after = L.hits(vlm, b)
         d = after.astype(float) - before[kind]
         boots = [d[rng.integers(0, len(d), len(d))].mean() for _ in range(2000)]
         lo, hi = np.percentile(boots, [2.5, 97.5])

@@ -124,18 +124,27 @@ def attach_frames(vlm: Any, samples: list[dict[str, Any]], tag: str) -> None:
         tmp.replace(path)
 
 
-def accuracy(vlm: Any, samples: list[dict[str, Any]], by: str = "subtask") -> dict[str, float]:
-    """Likelihood accuracy (argmax of option log-prob) overall and per ``by`` group.
+def hits(vlm: Any, samples: list[dict[str, Any]]) -> np.ndarray:
+    """Per-question correctness of the option-likelihood argmax.
 
     The scored target is ``$PROBE_TARGET`` (``text`` | ``letter`` | ``both``; default text).
     """
     vlm.model.eval()
     scores = vlm.score_options(samples, target=os.environ.get("PROBE_TARGET", "text"))
+    return np.array(
+        [
+            "ABCDEFGH"[int(np.argmax(sc))] == s["answer_letter"]
+            for s, sc in zip(samples, scores, strict=True)
+        ]
+    )
+
+
+def accuracy(vlm: Any, samples: list[dict[str, Any]], by: str = "subtask") -> dict[str, float]:
+    """Likelihood accuracy (``hits``) overall and per ``by`` group."""
     hit: dict[str, list[bool]] = {}
-    for s, sc in zip(samples, scores, strict=True):
-        ok = "ABCDEFGH"[int(np.argmax(sc))] == s["answer_letter"]
-        hit.setdefault(str(s.get(by, "")), []).append(ok)
-        hit.setdefault("all", []).append(ok)
+    for s, ok in zip(samples, hits(vlm, samples), strict=True):
+        hit.setdefault(str(s.get(by, "")), []).append(bool(ok))
+        hit.setdefault("all", []).append(bool(ok))
     return {k: round(float(np.mean(v)), 3) for k, v in sorted(hit.items())}
 
 

@@ -5,7 +5,7 @@
 For each question, the delta is the mean over RUNs of the final checkpoint's correctness
 minus the base model's (``<work_dir>/eval/base/ckpt-0``); prints per suite and for all
 four suites pooled the base accuracy (micro), the runs' mean accuracy and the mean delta
-with a 95% bootstrap interval over questions (2000 resamples, seed 0).
+with a 95% bootstrap interval over questions (``compare.paired_delta``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from compare import BENCHMARKS, correct  # noqa: E402
+from compare import BENCHMARKS, correct, paired_delta  # noqa: E402
 
 
 def final_ckpt(run_dir: Path) -> Path:
@@ -27,7 +27,6 @@ def final_ckpt(run_dir: Path) -> Path:
 def main(work_dir: str, *runs: str) -> int:
     """Print the Markdown table (arguments: see the module docstring)."""
     ev = Path(work_dir) / "eval"
-    rng = np.random.default_rng(0)
     print(f"| suite (n) | base | mean of {len(runs)} runs | mean delta pp [95% CI] |")
     print("|---|---|---|---|")
     for group in [*[(b,) for b in BENCHMARKS], BENCHMARKS]:
@@ -40,15 +39,12 @@ def main(work_dir: str, *runs: str) -> int:
             for into, run in zip(tuned, runs, strict=True):
                 got = correct(final_ckpt(ev / run) / f"{b}.jsonl")
                 into.update({f"{b}/{q}": ok for q, ok in got.items()})
-        qids = sorted(base)
-        mean = np.array([np.mean([t[q] for t in tuned]) for q in qids])
-        d = mean - np.array([base[q] for q in qids], dtype=float)
-        boots = d[rng.integers(0, len(d), size=(2000, len(d)))].mean(axis=1)
-        lo, hi = np.percentile(boots, [2.5, 97.5])
+        mean = {q: float(np.mean([t[q] for t in tuned])) for q in base}
+        delta, lo, hi, n = paired_delta(base, mean)
         name = group[0] if len(group) == 1 else "all four, micro"
         print(
-            f"| {name} ({len(qids)}) | {100 * (mean - d).mean():.1f} | {100 * mean.mean():.1f} "
-            f"| {100 * d.mean():+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] |"
+            f"| {name} ({n}) | {100 * np.mean(list(base.values())):.1f} "
+            f"| {100 * np.mean(list(mean.values())):.1f} | {delta:+.1f} [{lo:+.1f}, {hi:+.1f}] |"
         )
     return 0
 
