@@ -314,6 +314,60 @@ def test_reused_encodings_change_nothing(vlm, mixed):
     assert calls == []  # one batched call per encoding pass, the prompts of generate reused
 
 
+def test_blind_rows_are_not_padded_to_the_visual_length(folder, mixed):
+    """A chunk's visual rows and blind rows fill their own passes (blind prompts are text
+    only, far shorter); a lone sample's two rows share one pass. Losses do not change."""
+    vlm = load_model(model_cfg(batch_size=len(mixed)), str(folder))
+    shapes = []  # (rows, tokens) of every language-model pass
+    lm = vlm.model.model.language_model
+    hook = lm.register_forward_pre_hook(
+        lambda m, a, k: shapes.append(tuple(k["inputs_embeds"].shape[:2])), with_kwargs=True
+    )
+    try:
+        visual, blind = vlm.losses(mixed)
+        together, shapes[:] = list(shapes), []
+        alone = [vlm.losses([s]) for s in mixed]
+    finally:
+        hook.remove()
+    blind_len = max(len(vlm.encoder.encode(s, True, s["answer"], False).input_ids) for s in mixed)
+    assert [rows for rows, _ in together] == [4, 4]
+    assert together[1][1] == blind_len < together[0][1]
+    assert [rows for rows, _ in shapes] == [2] * len(mixed)
+    np.testing.assert_allclose(visual, [v[0] for v, _ in alone], atol=1e-5)
+    np.testing.assert_allclose(blind, [b[0] for _, b in alone], atol=1e-5)
+
+
+def test_sampling_prefill_reuses_the_loss_pass_vision_features(folder, mixed):
+    """Inside ``reuse_encodings`` the sampling prefill takes each media's vision features
+    from the loss pass: the vision tower runs once per media, and nothing else changes."""
+    vlm = load_model(model_cfg(), str(folder))
+    kw = {"n": 3, "temperature": 1.0, "max_new_tokens": 5, "seed": 7}
+    patches = []  # patch rows through the vision tower, per call
+    hook = vlm.model.model.visual.register_forward_hook(lambda m, a, o: patches.append(len(a[0])))
+    try:
+        plain = vlm.losses(mixed), vlm.generate(mixed, **kw)
+        n_plain, patches[:] = sum(patches), []
+        with vlm.reuse_encodings():
+            reused = vlm.losses(mixed), vlm.generate(mixed, **kw)
+            stats = (vlm._features.hits, vlm._features.misses)
+        n_reused, patches[:] = sum(patches), []
+        vlm.reuse_vision = False
+        with vlm.reuse_encodings():
+            assert vlm._features is None
+            off = vlm.losses(mixed), vlm.generate(mixed, **kw)
+        n_off = sum(patches)
+    finally:
+        hook.remove()
+    for got in (reused, off):
+        np.testing.assert_allclose(got[0][0], plain[0][0], atol=1e-6)
+        np.testing.assert_allclose(got[0][1], plain[0][1], atol=1e-6)
+        assert got[1] == plain[1]
+    # 3 media (video 4 frames, image, video 6 frames = 3 temporal patches): 128 + 64 + 192
+    # patch rows, once for the loss pass and once more for the prefill unless reused.
+    assert n_reused == 384 and n_plain == n_off == 2 * 384
+    assert stats == (3, 3)  # three misses in the loss pass, three hits in the prefill
+
+
 def test_sampling_prefills_each_prompt_once(folder, mixed):
     """n samples per prompt from one prefill (KV cache repeated) equal HF's n prefills."""
     vlm = load_model(model_cfg(), str(folder))

@@ -111,6 +111,13 @@ def test_qwen3vl_batched_processing_and_prefill_once(vlm):
                 torch.testing.assert_close(value, want[key], rtol=0, atol=0)
     kw = {"n": 3, "temperature": 1.0, "max_new_tokens": 4, "seed": 2}
     once = vlm.generate(samples(), **kw)
+    # The loss pass's vision features (deepstack too) serve the prefill: same answers.
+    rows = samples()  # the same frames arrays for both passes
+    with vlm.reuse_encodings():
+        losses = vlm.losses(rows)
+        assert vlm.generate(rows, **kw) == once
+        assert vlm._features.hits == vlm._features.misses == 2
+    np.testing.assert_allclose(losses, vlm.losses(samples()), atol=1e-5)
     vlm.prefill_once = False
     try:
         assert vlm.generate(samples(), **kw) == once

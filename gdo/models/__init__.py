@@ -47,7 +47,12 @@ Public API:
   folder whose weights someone else saved (Trainer / DeepSpeed)
 - ``VLM.load_media(sample)``: the frames as the model sees them (reuse via ``frames``)
 - ``with VLM.reuse_encodings():`` calls in the block process each prompt once (same
-  question, same ``frames`` array): e.g. ``losses`` then ``generate`` on the same rows
+  question, same ``frames`` array): e.g. ``losses`` then ``generate`` on the same rows;
+  each media also goes through the vision tower once (``VLM.reuse_vision``): the sampling
+  prefill of ``generate`` takes the loss pass's vision features
+- ``losses`` runs a chunk's visual rows and its (text-only, shorter) blind rows in
+  separate passes of up to ``batch_size`` rows, so blind rows are not padded to the visual
+  length
 - sampling (``temperature > 0``, ``n > 1``) prefills each prompt once and repeats its KV
   cache ``n`` times (``VLM.prefill_once``; False gives HF's ``n`` prefills, same answers)
 - ``VLM.prompt(sample, blind=False)``, ``VLM.frames``, ``VLM.max_pixels``, ``VLM.tokenizer``,

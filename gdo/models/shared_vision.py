@@ -1,14 +1,14 @@
-"""Run the vision tower once per sample when several rows share its media.
+"""Run the vision tower once per media when several rows or passes share it.
 
-``score_options`` scores every option of a question as its own row; without sharing, the
-vision tower would encode the same clip once per option. transformers' Qwen2-VL / Qwen3-VL
-models accept precomputed ``mm_encoder_outputs``, so each distinct sample's media is encoded
-once and its features (and Qwen3-VL's deepstack features) are repeated for its rows.
+``score_options`` scores every option of a question as its own row, and describe's loss
+pass and SC prompts hold the same samples; without sharing, the vision tower would encode
+the same clip once per option or per pass. transformers' Qwen2-VL / Qwen3-VL models accept
+precomputed ``mm_encoder_outputs``, so each distinct media tensor is encoded once and its
+features (and Qwen3-VL's deepstack features) are repeated for its rows.
 """
 
 from __future__ import annotations
 
-import copy
 import inspect
 from typing import Any
 
@@ -28,34 +28,68 @@ def supports_sharing(core: Any) -> bool:
     return core is not None and "mm_encoder_outputs" in inspect.signature(core.forward).parameters
 
 
-def shared_encoder_outputs(
-    core: Any, items: list[Encoded], share: list[int], to_device: Any
-) -> dict[str, Any]:
-    """``mm_encoder_outputs`` for ``items`` where rows with the same ``share`` key have the
-    same media: each key's media goes through the vision tower once."""
-    first: dict[int, int] = {}
-    for row, key in enumerate(share):
-        first.setdefault(key, row)
-    outputs: dict[str, Any] = {}
-    for modality, (pixel_key, grid_key, method) in MODALITIES.items():
-        keys = [k for k in first if pixel_key in items[first[k]].vision]
-        if not keys:
-            continue
-        vision = [items[first[k]].vision for k in keys]
+class FeatureCache:
+    """Vision-tower features per encoded media tensor, kept while the cache lives.
+
+    The loss pass and the generation prompts of the same rows carry the same processor
+    outputs (``VLM.reuse_encodings``), so their pixel tensors are the same objects: each
+    goes through the vision tower once, and later passes take its features from here.
+    Entries keep their pixel tensor alive, so an ``id`` is never reused while cached.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int], tuple[torch.Tensor, list, list | None]] = {}
+        self._types: dict[str, type] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def encoder_outputs(self, core: Any, items: list[Encoded], to_device: Any) -> dict[str, Any]:
+        """``mm_encoder_outputs`` for ``items`` (rows in order); media not seen yet go
+        through the vision tower in one call per modality."""
+        outputs: dict[str, Any] = {}
+        for modality, (pixel_key, *_) in MODALITIES.items():
+            with_media = [e.vision for e in items if pixel_key in e.vision]
+            if not with_media:
+                continue
+            missing: dict[int, dict[str, torch.Tensor]] = {}
+            for v in with_media:
+                key = (modality, id(v[pixel_key]))
+                entry = self._entries.get(key)
+                if entry is None or entry[0] is not v[pixel_key]:
+                    missing.setdefault(id(v[pixel_key]), v)
+            self.hits += len(with_media) - len(missing)
+            self.misses += len(missing)
+            if missing:
+                self._encode(core, modality, list(missing.values()), to_device)
+            pooled: list[torch.Tensor] = []
+            deep: list[list[torch.Tensor]] | None = None
+            for v in with_media:
+                _, rows, stack = self._entries[(modality, id(v[pixel_key]))]
+                pooled += rows
+                if stack is not None:
+                    deep = deep or [[] for _ in stack]
+                    for layer, parts in zip(deep, stack, strict=True):
+                        layer += parts
+            fields: dict[str, Any] = {"pooler_output": tuple(pooled)}
+            if deep is not None:
+                fields["deepstack_features"] = [tuple(layer) for layer in deep]
+            outputs[modality] = self._types[modality](**fields)
+        return outputs
+
+    def _encode(
+        self, core: Any, modality: str, vision: list[dict[str, torch.Tensor]], to_device: Any
+    ) -> None:
+        pixel_key, grid_key, method = MODALITIES[modality]
         pixels = to_device({"p": torch.cat([v[pixel_key] for v in vision])})["p"]
         grids = torch.cat([v[grid_key] for v in vision]).to(pixels.device)
         feats = getattr(core, method)(pixels, grids, return_dict=True)
-        # Feature index range of each key (a sample may hold several images).
-        spans, start = {}, 0
-        for k, v in zip(keys, vision, strict=True):
-            spans[k] = range(start, start + len(v[grid_key]))
+        stack = getattr(feats, "deepstack_features", None)
+        start = 0
+        for v in vision:
+            span = range(start, start + len(v[grid_key]))
             start += len(v[grid_key])
-        order = [j for row, key in enumerate(share) if key in spans for j in spans[key]]
-        rows = copy.copy(feats)
-        rows.pooler_output = tuple(feats.pooler_output[j] for j in order)
-        if getattr(feats, "deepstack_features", None) is not None:
-            rows.deepstack_features = [
-                tuple(layer[j] for j in order) for layer in feats.deepstack_features
-            ]
-        outputs[modality] = rows
-    return outputs
+            rows = [feats.pooler_output[j] for j in span]
+            layers = None if stack is None else [[layer[j] for j in span] for layer in stack]
+            self._entries[(modality, id(v[pixel_key]))] = (v[pixel_key], rows, layers)
+        # Only the output's type is kept (not the tower's full hidden states).
+        self._types.setdefault(modality, type(feats))

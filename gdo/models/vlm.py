@@ -13,7 +13,7 @@ import torch
 
 from gdo.models.errors import SampleTooLong
 from gdo.models.inputs import IGNORE, Encoded, SampleEncoder, pad_batch
-from gdo.models.shared_vision import shared_encoder_outputs, supports_sharing
+from gdo.models.shared_vision import FeatureCache, supports_sharing
 from gdo.utils.errors import GdoError, InputError
 from gdo.utils.progress import progress
 
@@ -65,6 +65,10 @@ class VLM:
         # Sampling n > 1 answers: run each prompt through the model once, then repeat its
         # KV cache n times, instead of HF's n copies of the prompt before the prefill.
         self.prefill_once = True
+        # Inside ``reuse_encodings``: each media tensor goes through the vision tower once
+        # (the loss pass and the sampling prompts of the same rows share its features).
+        self.reuse_vision = True
+        self._features: FeatureCache | None = None
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.encoder.end_id
@@ -105,9 +109,19 @@ class VLM:
     def reuse_encodings(self) -> Iterator[None]:
         """Inside the block, a sample encoded once (same prompt, same ``frames`` array) is
         not processed again: e.g. ``losses`` then ``generate`` on the same rows process
-        each visual prompt once. Rows must carry their media as ``frames`` to share."""
-        with self.encoder.memo():
-            yield
+        each visual prompt once. Rows must carry their media as ``frames`` to share.
+        With ``reuse_vision`` each media also goes through the vision tower once: the loss
+        pass's features serve the sampling prefill of ``generate``."""
+        core = getattr(self.model, "model", None)
+        outer = self._features is None and self.reuse_vision and supports_sharing(core)
+        if outer:
+            self._features = FeatureCache()
+        try:
+            with self.encoder.memo():
+                yield
+        finally:
+            if outer:
+                self._features = None
 
     def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
         """Encode ``(index, sample, blind, target, end)`` jobs; too-long samples are reported
@@ -170,22 +184,24 @@ class VLM:
         return out
 
     @torch.no_grad()
-    def _target_logprobs(
-        self, items: list[Encoded], share: list[int] | None = None
-    ) -> list[np.ndarray]:
-        """Log-probability of each labelled token, per item (one forward pass). Items with
-        the same ``share`` key have the same media, encoded once (``share_vision``)."""
+    def _target_logprobs(self, items: list[Encoded], share: bool = False) -> list[np.ndarray]:
+        """Log-probability of each labelled token, per item (one forward pass).
+
+        Each media tensor goes through the vision tower once: across passes inside
+        ``reuse_encodings``, and with ``share`` (``share_vision``) within this pass, where
+        items of one sample carry the same media (e.g. its options)."""
         batch = self._to_device(pad_batch(items, self.pad_id, "right"))
         labels = batch.pop("labels")
         targets = labels[:, 1:]
         mask = targets != IGNORE
         core, head = getattr(self.model, "model", None), getattr(self.model, "lm_head", None)
-        if share is not None and self.share_vision and supports_sharing(core):
+        features = self._features
+        if features is None and share and self.share_vision and supports_sharing(core):
+            features = FeatureCache()  # this pass only
+        if features is not None:
             batch.pop("pixel_values", None)
             batch.pop("pixel_values_videos", None)
-            batch["mm_encoder_outputs"] = shared_encoder_outputs(
-                core, items, share, self._to_device
-            )
+            batch["mm_encoder_outputs"] = features.encoder_outputs(core, items, self._to_device)
         if core is not None and head is not None:
             # The LM head only on answer positions: full logits of a 150k vocabulary over
             # long video prompts would not fit in memory.
@@ -218,18 +234,27 @@ class VLM:
         return out
 
     def losses(self, samples: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """(visual, blind) per-sample answer losses; each chunk's visual and blind rows share
-        one forward pass. ``blind - visual`` is the visual dependency gap."""
+        """(visual, blind) per-sample answer losses. ``blind - visual`` is the visual
+        dependency gap.
+
+        Samples go in chunks of ``batch_size``; a chunk's visual rows and its blind rows
+        (text only, so much shorter) each fill a forward pass of up to ``batch_size`` rows,
+        so short blind rows are not padded to the visual length. A lone sample's two rows
+        share one pass.
+        """
         self.model.eval()
         visual, blind = np.empty(len(samples)), np.empty(len(samples))
-        half = max(1, self.batch_size // 2)
-        for rows in self._chunks(len(samples), half, "losses"):
+        per_pass = max(2, self.batch_size)
+        for rows in self._chunks(len(samples), self.batch_size, "losses"):
             jobs = [
                 (i, samples[i], is_blind, _answer(samples[i], i), False)
                 for is_blind in (False, True)
                 for i in rows
             ]
-            logps = self._target_logprobs(self._encode_all(jobs))
+            items = self._encode_all(jobs)
+            logps: list[np.ndarray] = []
+            for start in range(0, len(items), per_pass):
+                logps += self._target_logprobs(items[start : start + per_pass])
             for k, i in enumerate(rows):
                 visual[i] = -logps[k].mean()
                 blind[i] = -logps[len(rows) + k].mean()
@@ -268,8 +293,7 @@ class VLM:
         per_batch = max(1, self.batch_size // max(len(t) for t in targets))
         for rows in self._chunks(len(samples), per_batch, "score_options"):
             jobs: list[Job] = [(i, samples[i], False, targets[i], end) for i in rows]
-            share = [i for i in rows for _ in targets[i]]
-            logps = self._target_logprobs(self._encode_all(jobs), share)
+            logps = self._target_logprobs(self._encode_all(jobs), share=True)
             start = 0
             for i in rows:
                 n = len(targets[i])
@@ -311,11 +335,12 @@ class VLM:
                 torch.manual_seed(int(seed))
             for rows in self._chunks(len(samples), self.batch_size, "generate"):
                 jobs = [(i, samples[i], False, None, False) for i in rows]
-                batch = pad_batch(self._encode_all(jobs), self.pad_id, "left")
+                items = self._encode_all(jobs)
+                batch = pad_batch(items, self.pad_id, "left")
                 batch.pop("labels")
                 batch = self._to_device(batch)
                 if sample_mode and n > 1 and self.prefill_once and self._can_prefill(batch):
-                    tokens = self._generate_prefilled(batch, int(n), kwargs)
+                    tokens = self._generate_prefilled(batch, int(n), kwargs, items)
                 else:
                     tokens = self.model.generate(**batch, **kwargs)
                 new = tokens[:, batch["input_ids"].shape[1] :]
@@ -345,7 +370,11 @@ class VLM:
         return types is None or not bool(types[:, -1].any())
 
     def _generate_prefilled(
-        self, batch: dict[str, torch.Tensor], n: int, kwargs: dict[str, Any]
+        self,
+        batch: dict[str, torch.Tensor],
+        n: int,
+        kwargs: dict[str, Any],
+        items: list[Encoded] | None = None,
     ) -> torch.Tensor:
         """``generate`` of ``n`` samples per prompt with the prompt run once per prompt.
 
@@ -356,13 +385,20 @@ class VLM:
         prefills every prompt but its last token once; its KV cache (and Qwen-VL's M-RoPE
         offsets) are repeated ``n`` times (sample-major, as HF repeats) and the sampling
         ``generate`` continues from it on the last prompt token. Same rows, same order,
-        same logits up to float noise.
+        same logits up to float noise. Inside ``reuse_encodings`` the prefill takes the
+        media's vision features from the feature cache (``items``: the rows' encodings).
         """
         from transformers import LogitsProcessorList
 
         ids, mask = batch["input_ids"], batch["attention_mask"]
         head = {k: v[:, :-1] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v
                 for k, v in batch.items()}  # fmt: skip
+        if self._features is not None and items is not None:
+            head.pop("pixel_values", None)
+            head.pop("pixel_values_videos", None)
+            head["mm_encoder_outputs"] = self._features.encoder_outputs(
+                self.model.model, items, self._to_device
+            )
         first = self.model.generate(
             **head,
             max_new_tokens=1,
