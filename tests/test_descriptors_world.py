@@ -29,6 +29,23 @@ NO_MODEL = (
 )
 
 
+# The small world's pool, seen by a base pre-trained as world=demo's is: its scene (two
+# larger shapes, no distractors), its static-perception mix, and a perception split of
+# 800 clips (the small world's 80 are memorised, and a base that has memorised them reads
+# no answer stated in a question), trained on 12k samples (at 4k the base perceives
+# colour at chance and VDS is ~0 for every candidate; experiments/benchmarks/describe.md).
+DEMO_BASE = (
+    "world.scene.shapes=[square,circle]",
+    "world.scene.shape_size=[10,12]",
+    "world.scene.objects=[1,2]",
+    "world.scene.distractors=[0,0]",
+    "world.pretrain.images=300",
+    "world.pretrain.videos=500",
+    "world.pretrain.question_mix={colour:1.5,count:1.0,existence:0.6,appearance_order:0.0,"
+    "state_change:0.0,moving_count:0.0,motion_direction:0.0}",
+)
+
+
 def small_world(root: Path, *extra: str):
     """World preset `small` + its pool under ``root`` (in-process, ~10 s of CPU)."""
     from gdo.pool.stage import run as pool_run
@@ -69,17 +86,17 @@ def test_world_motion_and_temporal_necessity_separate(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
-    """Small world + pool + a briefly pre-trained base model (slow: minutes)."""
+    """Small world + pool + a pre-trained base model (slow: ~3 minutes)."""
     from gdo.training.pretrain import run as pretrain_run
 
     root = tmp_path_factory.mktemp("world")
-    cfg = small_world(root, "training.pretrain.max_samples=4000")
+    cfg = small_world(root, "training.pretrain.max_samples=12000", *DEMO_BASE)
     pretrain_run(cfg)
     return root
 
 
 def overrides(root: Path, *extra: str) -> list[str]:
-    return [f"paths.root_dir={root}", "world=small", "logger=none", *extra]
+    return [f"paths.root_dir={root}", "world=small", "logger=none", *DEMO_BASE, *extra]
 
 
 @pytest.mark.slow
@@ -93,18 +110,17 @@ def test_world_separations_with_the_base_model(pretrained) -> None:
     assert wrong.ppl.median() > none.ppl.median()
     assert wrong.vds.median() < none.vds.median()
     med = lambda q: none.loc[none.qtype == q, "sc"].median()  # noqa: E731
-    # Colour is learned by the tiny base, direction stays at chance (TINY_MODEL.md).
-    assert med("colour") > med("motion_direction")
+    # Count is in the base's (static) pre-training and learned; order and state change are
+    # not, and it answers them at chance among the colours it knows. (Motion direction is
+    # no such case: the base never saw its answer words and repeats one wrong token, so its
+    # answers agree with each other; experiments/benchmarks/describe.md.)
+    assert med("count") > max(med("appearance_order"), med("state_change"))
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="with world.pretrain.leaked=0.1 the tiny base reads an answer from the question "
-    "only partly: blind loss on leaked questions drops a little, visual loss rises as much, "
-    "and median VDS does not drop (experiments/benchmarks/describe.md, 'Leaked answers')",
-    strict=False,
-)
 def test_world_leaked_answers_have_lower_vds(pretrained) -> None:
+    # The base reads a stated answer without the media because its pre-training has
+    # text-only questions that state theirs (world.pretrain.text_only).
     cfg = compose(overrides(pretrained))
     run(cfg)
     m = with_truth(cfg, pd.read_parquet(merge(cfg)))

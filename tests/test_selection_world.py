@@ -83,13 +83,6 @@ def test_temporal_video_share_is_monotone(world) -> None:
     assert share["temp_plus"] > share["diverse"] > share["minloss"], share
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, issue 4 open: on the demo world Temp and Temp+ keep leaked answers at the "
-    "pool's rate (0.072 vs 0.068) because the tiny base model does not read an answer "
-    "stated in the question, so VDS cannot flag them (experiments/demo/README.md); wrong "
-    "answers are cut in every goal",
-)
 def test_leaked_and_wrong_answers_are_under_represented(world) -> None:
     scores, truth, picked = world
     pool_waste = truth.loc[truth.index.intersection(scores["uid"]), "waste"]

@@ -269,6 +269,39 @@ def test_pretrain_leaked_share_states_the_answer(tmp_path) -> None:
         build(1.0)
 
 
+def test_pretrain_text_only_records_repeat_leaked_questions_without_media(tmp_path) -> None:
+    """``world.pretrain.text_only``: that share of leaked questions also come as text-only
+    records (no media, no media token), so the base sees blind prompts that state answers."""
+    from gdo.world.config import PretrainConf
+    from gdo.world.pretrain import build_pretrain
+
+    def build(text_only: float, tag: str):
+        pre = PretrainConf(images=40, videos=40, leaked=0.5, text_only=text_only)
+        counts: Counter = Counter()
+        recs, _, _ = build_pretrain(WorldConf(pretrain=pre), tmp_path / tag, counts)
+        return counts, recs
+
+    counts, recs = build(1.0, "all")
+    with_media = [r for r in recs if "image" in r or "video" in r]
+    text = [r for r in recs if "image" not in r and "video" not in r]
+    assert len(text) == counts["pretrain_text_only"] == counts["pretrain_leaked"] > 0
+    media_turns = {
+        (c["value"].split("\n", 1)[1] if c["value"].startswith("<") else c["value"])
+        for r in with_media
+        for c in r["conversations"][::2]
+    }
+    for r in text:
+        human, gpt = r["conversations"]
+        assert "<image>" not in human["value"] and "<video>" not in human["value"]
+        assert human["value"] in media_turns  # the same leaked question, with its media
+        assert r["id"].rsplit("-", 1)[0] in {m["id"] for m in with_media}
+    counts0, recs0 = build(0.0, "none")
+    assert counts0["pretrain_text_only"] == 0 and len(recs0) == len(with_media)
+    assert recs0 == with_media  # off: the split is the one without the option
+    with pytest.raises(ConfigError, match="world.pretrain.text_only"):
+        build(1.5, "bad")
+
+
 def test_benchmark_count_answers_are_balanced(tmp_path) -> None:
     """A suite's count questions spread over their answers: a constant "1" scores chance."""
     from gdo.world.bench_clips import ClipMaker

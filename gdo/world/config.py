@@ -111,6 +111,10 @@ class PretrainConf:
     # Share of questions with the answer stated in them (the pool's "leaked" form), so the
     # base model learns to read an answer from the text: blind loss ~ visual loss there.
     leaked: float = 0.0
+    # Share of those leaked questions also written as a text-only record (no media), as
+    # real VLM pre-training mixes in text-only instructions: without any, the blind
+    # (text-only) prompt of VDS is one the base never saw, and it does not read the answer.
+    text_only: float = 0.0
     distractors: list[int] = field(default_factory=lambda: [0, 0])
     question_mix: dict[str, float] = field(
         default_factory=lambda: {

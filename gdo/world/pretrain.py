@@ -35,7 +35,15 @@ def build_pretrain(
         from gdo.utils.errors import ConfigError
 
         raise ConfigError(f"world.pretrain.leaked: expected a share in [0, 1), got {p.leaked}")
+    if not 0.0 <= p.text_only <= 1.0:
+        from gdo.utils.errors import ConfigError
+
+        raise ConfigError(
+            f"world.pretrain.text_only: expected a share in [0, 1], got {p.text_only}"
+        )
     rng = np.random.default_rng([cfg.seed, p.seed_offset])
+    # Its own stream: text-only copies leave the media records as they are without them.
+    text_rng = np.random.default_rng([cfg.seed, p.seed_offset, 1])
     scene = replace(cfg.scene, distractors=list(p.distractors))
     mix = {k: v for k, v in p.question_mix.items() if v > 0}
     image_mix = {k: v for k, v in mix.items() if k not in SCENARIO_OF}
@@ -74,10 +82,11 @@ def build_pretrain(
             rel = f"pretrain/videos/{sample_id}.mp4"
             write_video(media_dir / rel, pixels, float(rng.uniform(5.0, 30.0)), cfg.codec)
             videos.append((media_dir / rel, n_frames))
-        turns = []
+        turns, text_only = [], []
         for qa in chosen:
             text = str(rng.choice(qa.paraphrases))
-            if p.leaked > 0 and rng.random() < p.leaked:
+            leaked = p.leaked > 0 and rng.random() < p.leaked
+            if leaked:
                 text = f"{qa.leak} {text}"
                 counts["pretrain_leaked"] += 1
             if rng.random() < MC_SHARE:
@@ -87,8 +96,15 @@ def build_pretrain(
                 )
             else:
                 turns.append((text, qa.answer))
+            if leaked and p.text_only > 0 and text_rng.random() < p.text_only:
+                text_only.append(turns[-1])
             counts[f"pretrain_qtype:{qa.qtype}"] += 1
         records.append({"id": sample_id, kind: rel, "conversations": conversation(turns)})
+        for k, (human, gpt) in enumerate(text_only):
+            # No media: a text question that states its answer (no <image> token).
+            conv = [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}]
+            records.append({"id": f"{sample_id}-text{k}", "conversations": conv})
+            counts["pretrain_text_only"] += 1
         counts[f"pretrain_{kind}s"] += 1
     counts["pretrain_records"] = len(records)
     return records, hashes, videos
