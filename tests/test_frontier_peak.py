@@ -72,3 +72,18 @@ def test_peak_match_is_flagged_when_the_baseline_did_not_beat_the_base_model() -
     }
     assert peak_text(pd.Series(row)).endswith("†")
     assert not peak_text(pd.Series({**row, "baseline_beats_base": True})).endswith("†")
+
+
+def test_baseline_verdict_names_a_significant_loss() -> None:
+    """A uniform run significantly *below* the base model is not "not significant"."""
+    import pandas as pd
+
+    from gdo.frontier.report import _baseline_verdict
+
+    row = {"baseline_beats_base": False, "baseline_gain_lo": -18.3, "baseline_gain_hi": -1.7}
+    assert _baseline_verdict(pd.Series(row)) == "below the base model †"
+    row.update(baseline_gain_hi=3.6)
+    assert _baseline_verdict(pd.Series(row)) == "not significant †"
+    row.update(baseline_beats_base=True, baseline_gain_lo=0.5)
+    assert _baseline_verdict(pd.Series(row)) == "learned"
+    assert _baseline_verdict(pd.Series({"baseline_beats_base": None})) == ""

@@ -57,6 +57,19 @@ def peak_text(row: pd.Series) -> str:
     return text + (" †" if row.get("baseline_beats_base") is False else "")
 
 
+def _baseline_verdict(r: pd.Series) -> str:
+    """``learned`` (CI above 0), ``below the base model †`` (CI below 0), else ``not
+    significant †``; empty without a comparison."""
+    beats = r.get("baseline_beats_base")
+    if beats is None or pd.isna(beats):
+        return ""
+    if beats:
+        return "learned"
+    if r.get("baseline_gain_hi") is not None and r["baseline_gain_hi"] < 0:
+        return "below the base model †"
+    return "not significant †"
+
+
 def _baseline_vs_base(main: pd.DataFrame, baseline: str, pct: int) -> list[str]:
     """Did the baseline learn anything? (Peak match is only meaningful if it did.)"""
     if main.empty or "baseline_beats_base" not in main:
@@ -70,7 +83,7 @@ def _baseline_vs_base(main: pd.DataFrame, baseline: str, pct: int) -> list[str]:
         if pd.isna(r["base_model_acc"]):
             continue
         gain = r["baseline_acc"] - r["base_model_acc"]
-        verdict = {True: "learned", False: "not significant †"}.get(r["baseline_beats_base"], "")
+        verdict = _baseline_verdict(r)
         lines.append(
             f"| {r['benchmark']} | {_num(r['base_model_acc'])} | {_num(r['baseline_acc'])} "
             f"| {_num(gain, '+.2f')}{_ci(r['baseline_gain_lo'], r['baseline_gain_hi'], pct / 100)} "
