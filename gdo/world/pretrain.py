@@ -2,7 +2,9 @@
 
 A tiny VLM trained from scratch knows nothing, so it is first pre-trained on easy, clean
 perception: colours, counts, existence (images and videos) and easy temporal cases
-(appearance order, state change) on short clips. Its own seed; no waste.
+(appearance order, state change) on short clips. Its own seed; no waste. A share of the
+questions state their answer (``leaked``), and a share of those come again as text-only
+records (``text_only``), so the base learns to read a stated answer without the media too.
 """
 
 from __future__ import annotations
