@@ -277,6 +277,11 @@ class BatchContext:
             with contextlib.suppress(Exception):
                 self.once(key, i, fn)
 
+    def map_once(self, key: Any, fn: Callable[[int], Any]) -> dict[int, Any]:
+        """:meth:`map_rows` over :meth:`once`: values a :meth:`precompute` with the same
+        ``key`` and ``fn`` made ahead are taken, the rest computed now."""
+        return self.map_rows(lambda i: self.once(key, i, fn))
+
     def map_rows(self, fn: Callable[[int], Any]) -> dict[int, Any]:
         """Apply ``fn`` to each alive row; a row whose call raises is marked failed."""
         out: dict[int, Any] = {}

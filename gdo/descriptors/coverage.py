@@ -90,14 +90,16 @@ class Coverage(Descriptor):
         """Only the frame count changes the per-sample RGB statistics (k does not)."""
         return {"class": "coverage.rgb_stats", "n_frames": self.n_frames}
 
+    def _one(self, ctx: BatchContext, i: int) -> tuple[float, ...]:
+        return rgb_stats(ctx.frames(i), self.n_frames)
+
     def prepare(self, ctx: BatchContext) -> None:
         """The RGB statistics ahead of the model passes (``descriptors.prefetch``)."""
-        ctx.precompute(self, lambda i: rgb_stats(ctx.frames(i), self.n_frames))
+        ctx.precompute(self, lambda i: self._one(ctx, i))
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """RGB mean and std of every row's frames."""
-        one = lambda i: rgb_stats(ctx.frames(i), self.n_frames)  # noqa: E731
-        vals = ctx.map_rows(lambda i: ctx.once(self, i, one))
+        vals = ctx.map_once(self, lambda i: self._one(ctx, i))
         return {
             c: ctx.column({i: v[j] for i, v in vals.items()}) for j, c in enumerate(RGB_COLUMNS)
         }

@@ -102,7 +102,7 @@ class Motion(Descriptor):
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """Flow and frame difference of each row's frames (0 for images / text)."""
-        vals = ctx.map_rows(lambda i: ctx.once(self, i, lambda i: self._one(ctx, i)))
+        vals = ctx.map_once(self, lambda i: self._one(ctx, i))
         return {
             "amm": ctx.column({i: v[0] for i, v in vals.items()}),
             "frame_div": ctx.column({i: v[1] for i, v in vals.items()}),

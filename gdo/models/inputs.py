@@ -141,8 +141,7 @@ class SampleEncoder:
     def prompt(self, sample: dict[str, Any], blind: bool = False) -> str:
         """The chat-templated prompt (ending with the assistant header) of one sample."""
         kind, frames = (None, None) if blind else self.media(sample)
-        n = 0 if frames is None else frames.shape[0]
-        return self._template(self.messages(sample, kind, n))
+        return self._prompt(sample, kind, frames)
 
     def _template(self, messages: list) -> str:
         return self.processor.apply_chat_template(
@@ -150,13 +149,17 @@ class SampleEncoder:
         )
 
     def _prompt(self, sample: dict[str, Any], kind: str | None, frames: np.ndarray | None) -> str:
+        """The templated prompt, rendered once per (kind, images, question) while a memo is
+        active."""
         n_images = 0 if frames is None else frames.shape[0]
-        messages = self.messages(sample, kind, n_images)
         if self._memo is None:
-            return self._template(messages)
+            return self._template(self.messages(sample, kind, n_images))
         key = ("template", kind, n_images, sample.get("question"))
         if key not in self._memo:
-            self._memo[key] = (None, {"prompt": self._template(messages)})
+            self._memo[key] = (
+                None,
+                {"prompt": self._template(self.messages(sample, kind, n_images))},
+            )
         return self._memo[key][1]["prompt"]
 
     @staticmethod
