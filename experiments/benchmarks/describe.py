@@ -9,6 +9,9 @@ out: it is the same for both.
     python experiments/benchmarks/describe.py --root outputs --n 2000 \
         --batch-sizes 32 1 --prefetch 0 1 --out /tmp/describe.md
 
+``--slices 4`` runs every arm on each quarter of the candidates in turn (the order
+alternating), so a shared machine whose speed drifts over minutes slows all arms alike;
+each slice refills the prefetch pipeline once, which only counts against the batched arm.
 ``--root`` is a ``paths.root_dir`` holding a world, ``gdo pool`` and ``gdo pretrain``
 outputs (experiment name ``default``); ``--model`` overrides the base model folder.
 """
@@ -22,6 +25,7 @@ import sys
 sys.path[:] = [p for p in sys.path if not p.endswith("experiments/benchmarks")]
 
 import argparse  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
@@ -89,16 +93,17 @@ def timed(items) -> dict[str, float]:
 
 
 def bench(
-    cfg, rows: list[dict], model, batch_size: int, prefetch: int
+    cfg, rows: list[dict], model, batch_size: int, prefetch: int, inputs: bool = False
 ) -> tuple[pd.DataFrame, float, dict]:
     """Describe ``rows`` in batches of ``batch_size`` through the runner's loop
-    (``describe_batches``, ``prefetch`` batches of media work ahead in a thread);
-    returns (rows, wall s, per-descriptor).
+    (``describe_batches``, ``prefetch`` batches of media work ahead in a thread, and with
+    ``inputs`` their model inputs too); returns (rows, wall s, per-descriptor).
 
     ``spent["cpu"]`` is the process CPU time (every thread): on a shared machine wall
     time also counts the other jobs, CPU time does not. ``spent["cpu_main"]`` is the
     main thread's alone (the model passes; with prefetch the media work is elsewhere),
-    ``spent["prefetch"]`` the wall seconds the prefetch thread spent preparing batches.
+    ``spent["prefetch"]`` the wall seconds the prefetch thread spent preparing batches
+    (media work and the model inputs it encoded).
     """
     from gdo.descriptors.base import BatchContext
     from gdo.descriptors.registry import build
@@ -106,19 +111,23 @@ def bench(
 
     items = build(cfg.descriptors["items"])
     spent = timed(items)
-    real_prepare = BatchContext.prepare
+    real = {name: getattr(BatchContext, name) for name in ("prepare", "prepare_encodings")}
 
-    def prepare(self, items):
-        t = time.perf_counter()
-        try:
-            return real_prepare(self, items)
-        finally:
-            spent["prefetch"] += time.perf_counter() - t
+    def clocked(name: str):
+        def run(self, *args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return real[name](self, *args, **kwargs)
+            finally:
+                spent["prefetch"] += time.perf_counter() - t
+
+        return run
 
     chunks = [rows[start : start + batch_size] for start in range(0, len(rows), batch_size)]
     out = []
     load = [os.getloadavg()[0]]
-    BatchContext.prepare = prepare
+    for name in real:
+        setattr(BatchContext, name, clocked(name))
     try:
         t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
         for got in describe_batches(
@@ -129,6 +138,7 @@ def bench(
             int(cfg.descriptors.max_frames),
             prefetch=prefetch,
             num_threads=1,
+            prefetch_inputs=inputs,
         ):
             out += got
             load.append(os.getloadavg()[0])
@@ -136,7 +146,8 @@ def bench(
         spent["cpu"] = time.process_time() - c0
         spent["cpu_main"] = time.thread_time() - m0
     finally:
-        BatchContext.prepare = real_prepare
+        for name, method in real.items():
+            setattr(BatchContext, name, method)
     spent["load"] = float(np.mean(load))
     spent.setdefault("prefetch", 0.0)
     return pd.DataFrame(out), wall, dict(spent)
@@ -190,6 +201,14 @@ def main() -> int:
         "--prefetch", type=int, nargs="+", default=None,
         help="descriptors.prefetch values to run each batch size with (default: the config's)",
     )  # fmt: skip
+    ap.add_argument(
+        "--prefetch-inputs", choices=["auto", "on", "off"], default="auto",
+        help="descriptors.prefetch_inputs (auto: as `gdo describe` decides for this model)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--slices", type=int, default=1,
+        help="run the arms slice by slice, alternating their order (machine drift hits all)",
+    )  # fmt: skip
     ap.add_argument("--out", default=None, help="write the result table (Markdown) here")
     ap.add_argument(
         "--separations", action="store_true",
@@ -201,7 +220,13 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from gdo.descriptors.stage import POOL_FIELDS, load_describe_model, plain_row, sort_for_padding
+    from gdo.descriptors.stage import (
+        POOL_FIELDS,
+        load_describe_model,
+        plain_row,
+        prefetch_inputs,
+        sort_for_padding,
+    )
     from gdo.utils.stage import work_dir
 
     overrides = [f"paths.root_dir={args.root}", f"name={args.name}", f"world={args.world}"]
@@ -225,34 +250,50 @@ def main() -> int:
     ]
     model = load_describe_model(cfg)
     prefetches = args.prefetch if args.prefetch is not None else [int(cfg.descriptors.prefetch)]
+    inputs = {"on": True, "off": False}.get(args.prefetch_inputs)
+    inputs = prefetch_inputs(cfg, model) if inputs is None else inputs
     # Warm-up outside the clock (first-call allocations, lazy imports).
-    bench(cfg, rows[:4], model, 4, prefetches[0])
+    bench(cfg, rows[:4], model, 4, prefetches[0], inputs)
 
+    arms = [(bs, pf) for bs in args.batch_sizes for pf in prefetches]
+    # Slices whose size is a multiple of every batch size: each arm's batches are those of
+    # one whole run. Each slice runs every arm, in alternating order (ABBA), so slow and
+    # fast spells of a shared machine fall on all arms alike.
+    unit = math.lcm(*args.batch_sizes)
+    size = -(-len(rows) // max(1, args.slices) // unit) * unit or unit
+    slices = [rows[k : k + size] for k in range(0, len(rows), size)]
+    parts: dict[tuple[int, int], list] = {arm: [] for arm in arms}
+    for k, part in enumerate(slices):
+        for arm in arms if k % 2 == 0 else arms[::-1]:
+            parts[arm].append(bench(cfg, part, model, *arm, inputs))
     results, tables = [], {}
-    for bs in args.batch_sizes:
-        for pf in prefetches:
-            table, secs, spent = bench(cfg, rows, model, bs, pf)
-            tables[bs, pf] = table
-            cpu, cpu_main = spent.pop("cpu"), spent.pop("cpu_main")
-            load = spent.pop("load")
-            results.append(
-                {
-                    "batch_size": bs,
-                    "prefetch": pf,
-                    "load_1m": load,
-                    "wall_s": secs,
-                    "samples_per_s": len(rows) / secs,
-                    "cpu_s": cpu,
-                    "cpu_main_s": cpu_main,
-                    "samples_per_cpu_s": len(rows) / cpu,
-                    **{f"s_{k}": v for k, v in spent.items()},
-                }
-            )
-            print(
-                f"batch {bs} prefetch {pf}: {len(rows)} candidates in {secs:.1f}s "
-                f"= {len(rows) / secs:.2f} samples/s (cpu {cpu:.1f}s, load {load:.2f})",
-                flush=True,
-            )
+    for bs, pf in arms:
+        tables[bs, pf] = pd.concat([table for table, _, _ in parts[bs, pf]], ignore_index=True)
+        secs = sum(s for _, s, _ in parts[bs, pf])
+        spent = defaultdict(float)
+        for _, _, one in parts[bs, pf]:
+            for key, value in one.items():
+                spent[key] += value / len(slices) if key == "load" else value
+        cpu, cpu_main = spent.pop("cpu"), spent.pop("cpu_main")
+        load = spent.pop("load")
+        results.append(
+            {
+                "batch_size": bs,
+                "prefetch": pf,
+                "load_1m": load,
+                "wall_s": secs,
+                "samples_per_s": len(rows) / secs,
+                "cpu_s": cpu,
+                "cpu_main_s": cpu_main,
+                "samples_per_cpu_s": len(rows) / cpu,
+                **{f"s_{k}": v for k, v in spent.items()},
+            }
+        )
+        print(
+            f"batch {bs} prefetch {pf}: {len(rows)} candidates in {secs:.1f}s "
+            f"= {len(rows) / secs:.2f} samples/s (cpu {cpu:.1f}s, load {load:.2f})",
+            flush=True,
+        )
     res = pd.DataFrame(results)
     for col, name in (("samples_per_s", "speedup_wall"), ("samples_per_cpu_s", "speedup_cpu")):
         base = res[res.batch_size == 1].set_index("prefetch")[col]
@@ -288,6 +329,8 @@ def main() -> int:
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), "
             f"torch threads 1. Candidates: {len(rows)} (seeded sample of the pool), "
             f"failed rows: {int((next(iter(tables.values())).status != 'ok').sum())}. "
+            f"Model inputs encoded by the prefetch thread: {'yes' if inputs else 'no'}. "
+            f"Slices: {len(slices)} (each arm ran on each slice in turn, order alternating). "
             "load_1m: mean 1-minute load average while the arm ran. "
             "speedup_*: over batch size 1 with the same prefetch. cpu_s: all threads; "
             "cpu_main_s: the main thread (model passes); s_prefetch: wall seconds the "

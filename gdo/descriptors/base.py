@@ -117,6 +117,9 @@ class BatchContext:
         self._model_frames: dict[int, np.ndarray | None] = {}
         self._memo: dict[Any, dict[int, Any]] = {}
         self._once: dict[Any, dict[int, Any]] = {}
+        # Processor outputs made ahead by ``prepare_encodings`` (``VLM.prepare_encodings``).
+        self.encodings: dict[Any, Any] | None = None
+        self._uses_model = False
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -242,23 +245,44 @@ class BatchContext:
         n, max_pixels = self.model.frames, getattr(self.model, "max_pixels", None)
         return loader(kind, [str(p) for p in paths], n, max_pixels)
 
-    def prepare(self, items: Sequence[Any] = ()) -> BatchContext:
+    def prepare(self, items: Sequence[Any] = (), encode: bool = True) -> BatchContext:
         """Do the batch's media work now, before any model pass: each enabled descriptor's
         :meth:`Descriptor.prepare` (e.g. motion: decode + optical flow), then the model's
-        frames of every row. Nothing here touches the model, so it can run in another
-        thread while the model works on the previous batch (``descriptors.prefetch``).
-        Results and per-sample errors are kept and handed out when the descriptors ask,
-        in their order, so the rows are the same as without it.
+        frames of every row, then (``encode``) :meth:`prepare_encodings`. Nothing here
+        runs the model, so it can run in another thread while the model works on the
+        previous batch (``descriptors.prefetch``). Results and per-sample errors are kept
+        and handed out when the descriptors ask, in their order, so the rows are the same
+        as without it.
         """
         enabled = [it for it in items if getattr(it, "enabled", True)]
         for it in enabled:
             if getattr(it.descriptor, "sample_columns", ()):
                 it.descriptor.prepare(self)
-        uses_model = any(getattr(it.descriptor, "needs_model", False) for it in enabled)
-        if uses_model and getattr(self.model, "frames", None) is not None:
+        self._uses_model = any(getattr(it.descriptor, "needs_model", False) for it in enabled)
+        if self._uses_model and getattr(self.model, "frames", None) is not None:
             for i in range(len(self.rows)):
                 with contextlib.suppress(Exception):
                     self._model_frames_of(i)
+        if encode:
+            self.prepare_encodings()
+        return self
+
+    def prepare_encodings(self) -> BatchContext:
+        """The model inputs of every row whose frames are ready (chat template, tokens,
+        pixel patches, rope positions: ``VLM.prepare_encodings``), kept in ``encodings``
+        for the model's passes (``reuse_encodings(made)``). Only after :meth:`prepare`
+        found a model descriptor enabled; a model without the method is left alone."""
+        make = getattr(self.model, "prepare_encodings", None)
+        if not getattr(self, "_uses_model", False) or not callable(make):
+            return self
+        ready = []
+        for i in range(len(self.rows)):
+            with contextlib.suppress(Exception):
+                self._model_frames_of(i)
+                ready.append(i)
+        if ready:
+            with contextlib.suppress(Exception):
+                self.encodings = make(self.model_rows(ready))
         return self
 
     def once(self, key: Any, i: int, fn: Callable[[int], Any]) -> Any:

@@ -28,6 +28,10 @@ class DescriptorsConf:
     # Batches whose media work (decode, optical flow, the model's frames) a background
     # thread does ahead while the model runs; 0 = off (all in the main thread). Same rows.
     prefetch: int = 1
+    # The prefetch thread also encodes the model inputs (chat template, tokens, pixel
+    # patches, M-RoPE positions). null = auto: on when the model is on an accelerator, off
+    # on CPU, where the encoding contends with the model's passes for the GIL.
+    prefetch_inputs: bool | None = None
     # Sort by media kind / frame count / text length so a batch pads little.
     sort_by_length: bool = True
     shard: ShardConf = field(default_factory=ShardConf)

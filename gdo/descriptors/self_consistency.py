@@ -9,7 +9,6 @@ scoring stage applies the reference fallback.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import itertools
@@ -23,6 +22,9 @@ import numpy as np
 from gdo.descriptors.base import BatchContext, Descriptor, register
 
 WORD = re.compile(r"\w+")
+# Decode greedily over the sampler's one-hot rows (same tokens as HF's sampling; tests
+# compare the two).
+PICK_GREEDILY = True
 
 
 def token_set(text: str) -> frozenset[str]:
@@ -75,6 +77,22 @@ class SeededSampler:
             torch.Generator().manual_seed(uid_seed(s, str(j))) for s in seeds for j in range(n)
         ]
         self.temperature, self.top_p = temperature, top_p
+        # Each row's uniforms, drawn ``DRAWS`` at a time: ``rand(k)`` from a generator gives
+        # the same numbers as ``k`` calls of ``rand(1)``, in one call per row.
+        self._uniforms = torch.empty(len(self.generators), 0)
+        self._step = 0
+
+    DRAWS = 32
+
+    def _next_uniforms(self, rows: int) -> Any:
+        import torch
+
+        if self._step >= self._uniforms.shape[1]:
+            more = torch.stack([torch.rand(self.DRAWS, generator=g) for g in self.generators])
+            self._uniforms = torch.cat([self._uniforms, more], dim=1)
+        u = self._uniforms[:rows, self._step]
+        self._step += 1
+        return u
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import torch
@@ -86,7 +104,7 @@ class SeededSampler:
         sorted_p = sorted_p.masked_fill(drop, 0.0)
         # One uniform draw per row from its own generator, then inverse-CDF sampling
         # over the kept (sorted) mass, vectorized over the rows.
-        u = torch.cat([torch.rand(1, generator=g) for g in self.generators[: len(scores)]])
+        u = self._next_uniforms(len(scores))
         cdf = sorted_p.cumsum(-1)
         k = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).clamp(max=cdf.shape[1] - 1)
         out = torch.full_like(scores, float("-inf"))
@@ -99,14 +117,26 @@ def seeded_sampling(vlm: Any, sampler: SeededSampler) -> Iterator[None]:
     """Route ``vlm``'s next HF ``generate`` calls through ``sampler``.
 
     gdo.models' ``VLM.generate`` takes no logits processor, so the HF model's
-    ``generate`` is wrapped on the instance for the duration and restored after.
+    ``generate`` is wrapped on the instance for the duration and restored after. A call
+    that brings its own processors (the prompt prefill) keeps them. A sampling call with
+    one sequence per row decodes greedily: the sampler has already drawn each row's token
+    (its one-hot row), and the argmax picks the same token as HF's temperature, top-p
+    and multinomial would, without their work on every row and step.
     """
     from transformers import LogitsProcessorList
 
     hf = vlm.model
-    hf.generate = functools.partial(
-        type(hf).generate, hf, logits_processor=LogitsProcessorList([sampler])
-    )
+    real = type(hf).generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        if "logits_processor" not in kwargs:
+            kwargs["logits_processor"] = LogitsProcessorList([sampler])
+            one_row_each = kwargs.get("num_return_sequences", 1) == 1
+            if PICK_GREEDILY and kwargs.get("do_sample") and one_row_each:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return real(hf, *args, **kwargs)
+
+    hf.generate = generate
     try:
         yield
     finally:

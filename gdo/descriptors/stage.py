@@ -7,7 +7,8 @@ already written. A candidate that fails (unreadable media, SampleTooLong, ...) g
 a ``status: failed`` row with the reason and NaN descriptors; the run never stops
 for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards. With
 ``descriptors.prefetch`` (default 1) a background thread prepares the next batch's media
-(decode, optical flow) while the model runs on the current one; the rows are the same.
+(decode, optical flow; with ``descriptors.prefetch_inputs`` the model inputs too) while
+the model runs on the current one; the rows are the same.
 
     gdo describe                                   # one process
     torchrun --nproc_per_node 2 -m gdo describe    # ranks from RANK / WORLD_SIZE
@@ -164,7 +165,8 @@ def describe_batch(
         ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
     values: dict[str, list[float]] = {}
     reuse = getattr(model, "reuse_encodings", None)
-    with reuse() if callable(reuse) else contextlib.nullcontext():
+    made = {"made": ctx.encodings} if ctx.encodings else {}
+    with reuse(**made) if callable(reuse) else contextlib.nullcontext():
         for it in items:
             cols = it.descriptor.sample_columns
             if not cols:
@@ -194,13 +196,16 @@ def describe_batches(
     max_frames: int,
     prefetch: int = 0,
     num_threads: int = 1,
+    prefetch_inputs: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """:func:`describe_batch` over consecutive batches, yielded in order.
 
     With ``prefetch > 0`` a background thread does the media work of the next
-    ``prefetch`` batches (decode, optical flow, the model's frames: ``BatchContext.prepare``)
-    while the model runs on the current one, as a DataLoader's workers would on a GPU
-    run. decord and OpenCV release the GIL while they decode and compute flow, so the
+    ``prefetch`` batches (decode, optical flow, the model's frames:
+    ``BatchContext.prepare``) while the model runs on the current one, as a DataLoader's
+    workers would on a GPU run. With ``prefetch_inputs`` it then encodes their model
+    inputs too (``prepare_encodings``: prompts, pixel patches, M-RoPE positions); inputs it
+    has not started when their batch is due are made by the model's calls instead. decord and OpenCV release the GIL while they decode and compute flow, so the
     two overlap where a core is free (on tiny clips the Python-level parts still contend
     for the GIL; experiments/benchmarks/describe.md has the measurements). The rows are
     the same as with ``prefetch = 0`` (prepared values and per-sample errors
@@ -213,11 +218,16 @@ def describe_batches(
         return
 
     def prepare(rows: list[dict[str, Any]]) -> BatchContext:
-        return BatchContext(rows, model, seed=seed, max_frames=max_frames).prepare(items)
+        ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
+        return ctx.prepare(items, encode=False)
+
+    def encode(ready: Future[BatchContext]) -> None:
+        ready.result().prepare_encodings()
 
     import torch
 
-    pending: deque[tuple[list[dict[str, Any]], Future[BatchContext]]] = deque()
+    pending: deque[tuple[list[dict[str, Any]], Future[BatchContext], Future[None] | None]]
+    pending = deque()
     source = iter(batches)
     # torch's thread count is per thread: the worker gets the runner's too.
     pool = ThreadPoolExecutor(
@@ -232,13 +242,31 @@ def describe_batches(
                 rows = next(source, None)
                 if rows is None:
                     break
-                pending.append((rows, pool.submit(prepare, rows)))
+                ready = pool.submit(prepare, rows)
+                encoded = pool.submit(encode, ready) if prefetch_inputs else None
+                pending.append((rows, ready, encoded))
             if not pending:
                 return
-            rows, ready = pending.popleft()
+            rows, ready, encoded = pending.popleft()
+            # The model inputs are the thread's second task of a batch. Where it has not
+            # started them (it is behind), the model's own calls encode the batch rather
+            # than wait: the work goes to whichever thread is free.
+            if encoded is not None and not encoded.cancel():
+                encoded.result()
             yield describe_batch(rows, items, model, seed, max_frames, ctx=ready.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def prefetch_inputs(cfg: Any, model: Any) -> bool:
+    """``descriptors.prefetch_inputs``; null (auto): on for a model on an accelerator, off
+    on CPU, where the encoding contends with the model's passes for the GIL (slower at
+    batch 32; experiments/benchmarks/describe.md)."""
+    chosen = cfg.descriptors.get("prefetch_inputs")
+    if chosen is not None:
+        return bool(chosen)
+    device = getattr(model, "device", None)
+    return getattr(device, "type", "cpu") != "cpu"
 
 
 def load_describe_model(cfg: Any) -> Any:
@@ -296,6 +324,7 @@ def run(cfg: Any, model: Any = None) -> Path:
             int(cfg.descriptors.max_frames),
             prefetch=int(cfg.descriptors.prefetch),
             num_threads=int(cfg.descriptors.num_threads),
+            prefetch_inputs=prefetch_inputs(cfg, model),
         )
         for chunk, out in zip(work, described, strict=True):
             missing = ~chunk["uid"].isin(done)

@@ -50,11 +50,19 @@ Public API:
   question, same ``frames`` array): e.g. ``losses`` then ``generate`` on the same rows;
   each media also goes through the vision tower once (``VLM.reuse_vision``): the sampling
   prefill of ``generate`` takes the loss pass's vision features
+- a prompt processed in a batched processor call keeps its M-RoPE positions, and the
+  loss pass and the sampling prefill assemble their batch's positions from them instead
+  of running transformers' per-row loop on each pass (``gdo.models.positions``)
+- ``VLM.prepare_encodings(samples)``: each sample's visual and blind prompt encoded now
+  (chat template, tokens, pixel patches, positions), thread-safe against the model's
+  calls (a processor copy of its own); ``with VLM.reuse_encodings(made):`` takes them
+  (describe's ``descriptors.prefetch_inputs``)
 - ``losses`` runs a chunk's visual rows and its (text-only, shorter) blind rows in
   separate passes of up to ``batch_size`` rows, so blind rows are not padded to the visual
   length
 - sampling (``temperature > 0``, ``n > 1``) prefills each prompt once and repeats its KV
-  cache ``n`` times (``VLM.prefill_once``; False gives HF's ``n`` prefills, same answers)
+  cache ``n`` times (``VLM.prefill_once``; False gives HF's ``n`` prefills, same answers),
+  with room for ``max_new_tokens`` reserved in it (no per-step concatenation)
 - ``VLM.prompt(sample, blind=False)``, ``VLM.frames``, ``VLM.max_pixels``, ``VLM.tokenizer``,
   ``VLM.stats`` (``frames_truncated``, ``unknown_tokens``: put them in your manifest)
 

@@ -10,8 +10,10 @@ as one call each; the test suite checks it), so the per-call overhead is paid on
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,8 @@ class Encoded:
     # "pixel_values" / "pixel_values_videos" and "image_grid_thw" / "video_grid_thw" tensors.
     vision: dict[str, torch.Tensor]
     n_frames: int
+    # The prompt's M-RoPE positions (3, prompt length) when made ahead (gdo.models.positions).
+    positions: torch.Tensor | None = None
 
 
 def video_metadata(n_frames: int, duration_s: float | None) -> dict[str, Any]:
@@ -80,22 +84,49 @@ class SampleEncoder:
         # Processor outputs by (prompt, kind, frames, duration) while a memo is active
         # (:meth:`memo`): the visual loss and the generation prompt of a sample share one.
         self._memo: dict[tuple, tuple[Any, dict]] | None = None
+        # Called on each processor output a batched :meth:`prefetch` keeps (the VLM adds
+        # the prompt's M-RoPE positions there).
+        self.annotate: Callable[[dict], None] | None = None
 
     @contextmanager
-    def memo(self) -> Iterator[None]:
+    def memo(self, seed: dict[tuple, tuple[Any, dict]] | None = None) -> Iterator[None]:
         """Reuse processor outputs inside the block (nested blocks share the outer memo).
 
         Entries are keyed by the frames array's identity and keep it alive, so a key is
-        never reused by another array while the memo lives.
+        never reused by another array while the memo lives. ``seed``: entries made ahead
+        (:meth:`encodings`, e.g. in a prefetch thread) to start from.
         """
         if self._memo is not None:
+            if seed:
+                self._memo.update(seed)
             yield
             return
-        self._memo = {}
+        self._memo = dict(seed or {})
         try:
             yield
         finally:
             self._memo = None
+
+    def detached(self) -> SampleEncoder:
+        """An encoder with its own copy of the processor (and no memo) for another thread:
+        a fast tokenizer changes its padding state on each padded call and refuses two
+        threads at once."""
+        other = copy.copy(self)
+        other.processor = copy.deepcopy(self.processor)
+        other.tokenizer = other.processor.tokenizer
+        other.stats = Counter()
+        other._memo = None
+        return other
+
+    def encodings(
+        self, items: list[tuple[dict[str, Any], str | None, np.ndarray | None]]
+    ) -> dict[tuple, tuple[Any, dict]]:
+        """The processor outputs of ``(sample, kind, frames)`` items (:meth:`prefetch`), as a
+        memo for :meth:`memo` ``(seed=...)``; what fails is left out (the encoder then
+        raises it with the sample's index)."""
+        with self.memo():
+            self.prefetch(items)
+            return dict(self._memo or {})
 
     # ---- media -------------------------------------------------------------------------
     def media(self, sample: dict[str, Any]) -> tuple[str | None, np.ndarray | None]:
@@ -207,6 +238,9 @@ class SampleEncoder:
         except Exception:  # noqa: BLE001 - fall back to one call per sample
             return
         for key, (_, _, frames, _), out in zip(pending, pending.values(), outs, strict=True):
+            if self.annotate is not None and frames is not None:
+                with contextlib.suppress(Exception):
+                    self.annotate(out)
             self._memo[key] = (frames, out)
 
     def _process_many(self, items: list[tuple[str, str | None, Any, Any]]) -> list[dict]:
@@ -262,9 +296,16 @@ class SampleEncoder:
         return per_item
 
     def target_ids(self, text: str, end: bool) -> list[int]:
-        """Token ids of an answer (plus the end-of-turn token when ``end``)."""
-        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return ids + [self.end_id] if end else ids
+        """Token ids of an answer (plus the end-of-turn token when ``end``); tokenized once
+        per text while a memo is active (a sample's visual and blind rows share it)."""
+        key = ("target", text)
+        if self._memo is not None and key in self._memo:
+            ids = self._memo[key][1]["ids"]
+        else:
+            ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            if self._memo is not None:
+                self._memo[key] = (None, {"ids": ids})
+        return ids + [self.end_id] if end else list(ids)
 
     # ---- encoding ----------------------------------------------------------------------
     def _process(
@@ -330,6 +371,7 @@ class SampleEncoder:
             n_target=len(tail),
             vision=vision,
             n_frames=0 if frames is None else int(frames.shape[0]),
+            positions=out.get("rope_positions") if kind is not None else None,
         )
 
     def encode_options(
@@ -357,7 +399,14 @@ class SampleEncoder:
                 tail.count(unk) for k, tail in enumerate(tails) if k != longest
             )
         return [
-            Encoded(ids + tail, types + [0] * len(tail), len(tail), base.vision, base.n_frames)
+            Encoded(
+                ids + tail,
+                types + [0] * len(tail),
+                len(tail),
+                base.vision,
+                base.n_frames,
+                base.positions,
+            )
             for tail in tails
         ]
 
@@ -378,26 +427,25 @@ def pad_batch(items: list[Encoded], pad_id: int, side: str = "right") -> dict[st
     """Pad encoded samples into model inputs; ``labels`` are -100 except each target."""
     length = max(len(e.input_ids) for e in items)
     n = len(items)
-    input_ids = torch.full((n, length), pad_id, dtype=torch.long)
-    attention = torch.zeros((n, length), dtype=torch.long)
-    types = torch.zeros((n, length), dtype=torch.long)
-    labels = torch.full((n, length), IGNORE, dtype=torch.long)
+    # Filled in numpy, one tensor per field: a torch call per row costs more than the copy.
+    input_ids = np.full((n, length), pad_id, dtype=np.int64)
+    types = np.zeros((n, length), dtype=np.int64)
+    sizes = np.array([len(e.input_ids) for e in items])
+    starts = length - sizes if side == "left" else np.zeros(n, dtype=np.int64)
     for row, e in enumerate(items):
-        size = len(e.input_ids)
-        start = length - size if side == "left" else 0
-        span = slice(start, start + size)
-        input_ids[row, span] = torch.tensor(e.input_ids)
-        attention[row, span] = 1
-        types[row, span] = torch.tensor(e.mm_token_type_ids)
-        if e.n_target:
-            labels[row, start + size - e.n_target : start + size] = input_ids[
-                row, start + size - e.n_target : start + size
-            ]
+        start = int(starts[row])
+        input_ids[row, start : start + sizes[row]] = e.input_ids
+        types[row, start : start + sizes[row]] = e.mm_token_type_ids
+    col = np.arange(length)[None, :]
+    ends = (starts + sizes)[:, None]
+    attention = (col >= starts[:, None]) & (col < ends)
+    n_target = np.array([e.n_target for e in items])[:, None]
+    labels = np.where((col >= ends - n_target) & (col < ends), input_ids, IGNORE)
     batch: dict[str, torch.Tensor] = {
-        "input_ids": input_ids,
-        "attention_mask": attention,
-        "mm_token_type_ids": types,
-        "labels": labels,
+        "input_ids": torch.from_numpy(input_ids),
+        "attention_mask": torch.from_numpy(attention.astype(np.int64)),
+        "mm_token_type_ids": torch.from_numpy(types),
+        "labels": torch.from_numpy(labels),
     }
     for key in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"):
         parts = [e.vision[key] for e in items if key in e.vision]

@@ -13,6 +13,8 @@ import torch
 
 from gdo.models.errors import SampleTooLong
 from gdo.models.inputs import IGNORE, Encoded, SampleEncoder, pad_batch
+from gdo.models.kv_cache import repeat_and_reserve
+from gdo.models.positions import prompt_positions, rope_from
 from gdo.models.shared_vision import FeatureCache, supports_sharing
 from gdo.utils.errors import GdoError, InputError
 from gdo.utils.progress import progress
@@ -56,6 +58,7 @@ class VLM:
         self.source = source  # the folder / hub id it was loaded from (processor files)
         self.device = torch.device(device)
         self.encoder = SampleEncoder(processor, model_cfg)
+        self.encoder.annotate = self._add_positions
         self.tokenizer = processor.tokenizer
         self.frames: int = self.encoder.frames
         self.max_pixels: int = self.encoder.max_pixels
@@ -69,6 +72,7 @@ class VLM:
         # (the loss pass and the sampling prompts of the same rows share its features).
         self.reuse_vision = True
         self._features: FeatureCache | None = None
+        self._detached: SampleEncoder | None = None  # prepare_encodings' (another thread)
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.encoder.end_id
@@ -105,19 +109,47 @@ class VLM:
         """The chat-templated prompt text (up to the assistant turn) of one sample."""
         return self.encoder.prompt(sample, blind)
 
+    def prepare_encodings(self, samples: list[dict[str, Any]]) -> dict[tuple, tuple[Any, dict]]:
+        """Each sample's visual and blind prompt through the processor now (chat template,
+        tokens, pixel patches), without touching the model, for ``reuse_encodings(made)``.
+
+        Thread-safe against the model's own calls (a processor copy of its own), so a
+        prefetch thread can encode the next batch while the model runs on this one; the
+        outputs are those the model's calls would make. Samples must carry ``frames``;
+        one whose media or prompt fails is left out (the model's call raises it as usual).
+        """
+        if self._detached is None:
+            self._detached = self.encoder.detached()
+        enc = self._detached
+        visual: list[tuple[dict[str, Any], str | None, np.ndarray | None]] = []
+        for sample in samples:
+            try:
+                visual.append((sample, *enc.media(sample)))
+            except Exception:  # noqa: BLE001 - raised (with its index) by the model's call
+                continue
+        return enc.encodings(visual + [(s, None, None) for s, _, _ in visual])
+
+    def _add_positions(self, out: dict) -> None:
+        """The encoder's ``annotate``: a batch-processed prompt's M-RoPE positions, made
+        once and assembled by every pass of the batch (``rope_from``)."""
+        positions = prompt_positions(getattr(self.model, "model", None), out)
+        if positions is not None:
+            out["rope_positions"] = positions
+
     @contextmanager
-    def reuse_encodings(self) -> Iterator[None]:
+    def reuse_encodings(self, made: dict[tuple, tuple[Any, dict]] | None = None) -> Iterator[None]:
         """Inside the block, a sample encoded once (same prompt, same ``frames`` array) is
         not processed again: e.g. ``losses`` then ``generate`` on the same rows process
         each visual prompt once. Rows must carry their media as ``frames`` to share.
         With ``reuse_vision`` each media also goes through the vision tower once: the loss
-        pass's features serve the sampling prefill of ``generate``."""
+        pass's features serve the sampling prefill of ``generate``. ``made``: encodings
+        :meth:`prepare_encodings` made ahead."""
         core = getattr(self.model, "model", None)
         outer = self._features is None and self.reuse_vision and supports_sharing(core)
         if outer:
             self._features = FeatureCache()
         try:
-            with self.encoder.memo():
+            with self.encoder.memo(made):
                 yield
         finally:
             if outer:
@@ -205,7 +237,8 @@ class VLM:
         if core is not None and head is not None:
             # The LM head only on answer positions: full logits of a 150k vocabulary over
             # long video prompts would not fit in memory.
-            hidden = core(**batch, use_cache=False).last_hidden_state[:, :-1]
+            with rope_from(core, items):
+                hidden = core(**batch, use_cache=False).last_hidden_state[:, :-1]
             logits = head(hidden[mask]).float()
         else:
             logits = self.model(**batch, use_cache=False).logits[:, :-1][mask].float()
@@ -369,6 +402,25 @@ class VLM:
         types = batch.get("mm_token_type_ids")
         return types is None or not bool(types[:, -1].any())
 
+    def _prefill(self, head: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> Any:
+        """One greedy token after ``head`` (no caller logits processors): the prompt's KV
+        cache and M-RoPE offsets, for the sampling ``generate`` to continue from."""
+        from transformers import LogitsProcessorList
+
+        return self.model.generate(
+            **head,
+            max_new_tokens=1,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            num_return_sequences=1,
+            pad_token_id=kwargs["pad_token_id"],
+            eos_token_id=kwargs["eos_token_id"],
+            return_dict_in_generate=True,
+            logits_processor=LogitsProcessorList(),  # the caller's are for the samples
+        )
+
     def _generate_prefilled(
         self,
         batch: dict[str, torch.Tensor],
@@ -386,10 +438,9 @@ class VLM:
         offsets) are repeated ``n`` times (sample-major, as HF repeats) and the sampling
         ``generate`` continues from it on the last prompt token. Same rows, same order,
         same logits up to float noise. Inside ``reuse_encodings`` the prefill takes the
-        media's vision features from the feature cache (``items``: the rows' encodings).
+        media's vision features from the feature cache (``items``: the rows' encodings),
+        and M-RoPE positions made ahead (``prepare_encodings``) are assembled, not redone.
         """
-        from transformers import LogitsProcessorList
-
         ids, mask = batch["input_ids"], batch["attention_mask"]
         head = {k: v[:, :-1] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v
                 for k, v in batch.items()}  # fmt: skip
@@ -399,23 +450,14 @@ class VLM:
             head["mm_encoder_outputs"] = self._features.encoder_outputs(
                 self.model.model, items, self._to_device
             )
-        first = self.model.generate(
-            **head,
-            max_new_tokens=1,
-            do_sample=False,
-            temperature=None,
-            top_p=None,
-            top_k=None,
-            num_return_sequences=1,
-            pad_token_id=kwargs["pad_token_id"],
-            eos_token_id=kwargs["eos_token_id"],
-            return_dict_in_generate=True,
-            logits_processor=LogitsProcessorList(),  # the caller's are for the samples
-        )
+        with rope_from(getattr(self.model, "model", None), items or []):
+            first = self._prefill(head, kwargs)
         cache = getattr(first, "cache", None) or getattr(first, "past_key_values", None)
         if cache is None or not hasattr(cache, "batch_repeat_interleave"):
             return self.model.generate(**batch, **kwargs)
-        cache.batch_repeat_interleave(n)
+        # Repeated n times, with room for the answers' tokens (written in place, not
+        # concatenated per step).
+        repeat_and_reserve(cache, n, int(kwargs["max_new_tokens"]))
         core = getattr(self.model, "model", None)
         deltas = getattr(core, "rope_deltas", None)
         if isinstance(deltas, torch.Tensor) and deltas.shape[0] == ids.shape[0]:
