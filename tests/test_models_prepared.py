@@ -145,6 +145,9 @@ def test_passes_inside_rope_from_do_not_recompute_positions(vlm, monkeypatch) ->
         vlm.losses(samples)
         vlm.generate(samples, **kw)
     assert len(calls) == 3
+    calls.clear()
+    vlm.collate(samples)  # training batches: no positions made for passes that never come
+    assert calls == [] and vlm.encoder.annotate is None
     with rope_from(core, []):
         assert "get_rope_index" not in vars(core)
 
@@ -263,7 +266,7 @@ def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_fac
     # The model is slow: the thread is ahead and encodes every batch but the first (due
     # at once), on its own processor copy.
     real_losses = model.losses
-    monkeypatch.setattr(model, "losses", lambda rows: time.sleep(0.3) or real_losses(rows))
+    monkeypatch.setattr(model, "losses", lambda rows: time.sleep(1.0) or real_losses(rows))
     pd.testing.assert_frame_equal(run(1), ref)
     worker = [("describe-prefetch_0", False)] * (len(chunks) - 1)
     assert sorted(calls) == sorted([("MainThread", True), *worker])
@@ -272,7 +275,7 @@ def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_fac
     # The media work is slow: each batch is due before its inputs were started.
     real_prepare = BatchContext.prepare
     monkeypatch.setattr(BatchContext, "prepare",
-                        lambda self, *a, **k: time.sleep(0.3) or real_prepare(self, *a, **k))  # fmt: skip
+                        lambda self, *a, **k: time.sleep(1.0) or real_prepare(self, *a, **k))  # fmt: skip
     pd.testing.assert_frame_equal(run(1), ref)
     assert calls == [("MainThread", True)] * len(chunks)
 

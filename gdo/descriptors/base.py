@@ -259,13 +259,23 @@ class BatchContext:
             if getattr(it.descriptor, "sample_columns", ()):
                 it.descriptor.prepare(self)
         self._uses_model = any(getattr(it.descriptor, "needs_model", False) for it in enabled)
-        if self._uses_model and getattr(self.model, "frames", None) is not None:
-            for i in range(len(self.rows)):
-                with contextlib.suppress(Exception):
-                    self._model_frames_of(i)
+        if self._uses_model:
+            self._rows_with_model_frames()
         if encode:
             self.prepare_encodings()
         return self
+
+    def _rows_with_model_frames(self) -> list[int]:
+        """Rows whose frames the model loads without error (each loaded once, kept);
+        none for a model that loads no frames itself."""
+        if getattr(self.model, "frames", None) is None:
+            return []
+        ready = []
+        for i in range(len(self.rows)):
+            with contextlib.suppress(Exception):
+                self._model_frames_of(i)
+                ready.append(i)
+        return ready
 
     def prepare_encodings(self) -> BatchContext:
         """The model inputs of every row whose frames are ready (chat template, tokens,
@@ -273,13 +283,9 @@ class BatchContext:
         for the model's passes (``reuse_encodings(made)``). Only after :meth:`prepare`
         found a model descriptor enabled; a model without the method is left alone."""
         make = getattr(self.model, "prepare_encodings", None)
-        if not getattr(self, "_uses_model", False) or not callable(make):
+        if not self._uses_model or not callable(make):
             return self
-        ready = []
-        for i in range(len(self.rows)):
-            with contextlib.suppress(Exception):
-                self._model_frames_of(i)
-                ready.append(i)
+        ready = self._rows_with_model_frames()
         if ready:
             with contextlib.suppress(Exception):
                 self.encodings = make(self.model_rows(ready))

@@ -205,8 +205,9 @@ def describe_batches(
     ``BatchContext.prepare``) while the model runs on the current one, as a DataLoader's
     workers would on a GPU run. With ``prefetch_inputs`` it then encodes their model
     inputs too (``prepare_encodings``: prompts, pixel patches, M-RoPE positions); inputs it
-    has not started when their batch is due are made by the model's calls instead. decord and OpenCV release the GIL while they decode and compute flow, so the
-    two overlap where a core is free (on tiny clips the Python-level parts still contend
+    has not started when their batch is due are made by the model's calls instead. decord
+    and OpenCV release the GIL while they decode and compute flow, so the two overlap
+    where a core is free (on tiny clips the Python-level parts still contend
     for the GIL; experiments/benchmarks/describe.md has the measurements). The rows are
     the same as with ``prefetch = 0`` (prepared values and per-sample errors
     are handed out when the descriptors ask, in their order). A batch is only prepared,

@@ -58,7 +58,6 @@ class VLM:
         self.source = source  # the folder / hub id it was loaded from (processor files)
         self.device = torch.device(device)
         self.encoder = SampleEncoder(processor, model_cfg)
-        self.encoder.annotate = self._add_positions
         self.tokenizer = processor.tokenizer
         self.frames: int = self.encoder.frames
         self.max_pixels: int = self.encoder.max_pixels
@@ -120,6 +119,7 @@ class VLM:
         """
         if self._detached is None:
             self._detached = self.encoder.detached()
+            self._detached.annotate = self._add_positions
         enc = self._detached
         visual: list[tuple[dict[str, Any], str | None, np.ndarray | None]] = []
         for sample in samples:
@@ -130,8 +130,9 @@ class VLM:
         return enc.encodings(visual + [(s, None, None) for s, _, _ in visual])
 
     def _add_positions(self, out: dict) -> None:
-        """The encoder's ``annotate``: a batch-processed prompt's M-RoPE positions, made
-        once and assembled by every pass of the batch (``rope_from``)."""
+        """The encoder's ``annotate`` inside ``reuse_encodings`` and ``prepare_encodings``:
+        a batch-processed prompt's M-RoPE positions, made once and assembled by every pass
+        of the batch (``rope_from``)."""
         positions = prompt_positions(getattr(self.model, "model", None), out)
         if positions is not None:
             out["rope_positions"] = positions
@@ -148,12 +149,19 @@ class VLM:
         outer = self._features is None and self.reuse_vision and supports_sharing(core)
         if outer:
             self._features = FeatureCache()
+        # Prompts keep their M-RoPE positions only here, where several passes use them
+        # (collate's training batches never do).
+        positions = self.encoder.annotate is None
+        if positions:
+            self.encoder.annotate = self._add_positions
         try:
             with self.encoder.memo(made):
                 yield
         finally:
             if outer:
                 self._features = None
+            if positions:
+                self.encoder.annotate = None
 
     def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
         """Encode ``(index, sample, blind, target, end)`` jobs; too-long samples are reported
