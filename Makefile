@@ -10,20 +10,31 @@ export WANDB_SILENT := true
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install demo test test-slow lint format bench clean
+.PHONY: help install lock demo test test-slow lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The torch release of the lock; TORCH_INDEX picks where pip gets it (default: pip's own
+# configuration, which here finds the local CPU build). A CPU-only machine elsewhere:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH ?= $(shell grep -m1 '^torch==' constraints.txt)
+TORCH_INDEX ?=
+# The exact tested versions (.ci/lock writes it); `make install LOCK=` resolves freely.
+LOCK ?= constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# The local CPU build; a bare `torch` requirement would pull a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,sweep]"
+	# torch first, on its own: a bare `torch` from PyPI is a multi-GB CUDA build.
+	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
+	$(BIN)/pip install -q $(if $(LOCK),-c $(LOCK)) -e ".[dev,sweep,slurm]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install gdo (CPU torch) with dev tools
+
+lock: $(STAMP)  ## rewrite constraints.txt from the working .venv
+	.ci/lock $(VENV)
 
 demo: $(STAMP)  ## run the main job on the embedded synthetic world (CPU)
 	$(BIN)/gdo run experiment=demo $(ARGS)
