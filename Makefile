@@ -10,7 +10,7 @@ export WANDB_SILENT := true
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install lock demo test test-slow lint format bench $(BENCH_TARGETS) clean
+.PHONY: help install lock floors demo test test-slow lint format bench $(BENCH_TARGETS) clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ install: $(STAMP)  ## create .venv and install gdo (CPU torch) with dev tools
 
 lock: $(STAMP)  ## rewrite constraints.txt from the working .venv
 	.ci/lock $(VENV)
+
+floors: ## install the lowest declared versions in a venv of their own, run the tests (slow)
+	.ci/floors $(ARGS)
 
 demo: $(STAMP)  ## run the main job on the embedded synthetic world (CPU)
 	$(BIN)/gdo run experiment=demo $(ARGS)
