@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from gdo import __version__
+
 # command -> (stage function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gdo.pipeline:run", "the main job: every stage end to end, skipping fresh ones"),
@@ -42,15 +44,20 @@ PLAIN: dict[str, tuple[str, str]] = {
 
 
 def conf_dir() -> Path:
-    """The Hydra config tree: ``$GDO_CONF_DIR`` or the repository's ``conf/``."""
+    """The Hydra config tree: ``$GDO_CONF_DIR``, else the installed package's ``gdo/conf``
+    (a wheel ships the repository's ``conf/`` there), else the checkout's ``conf/``."""
     env = os.environ.get("GDO_CONF_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "conf"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    installed = package / "conf"
+    return installed if (installed / "config.yaml").is_file() else package.parent / "conf"
 
 
 def usage() -> str:
     width = max(len(c) for c in [*COMMANDS, *PLAIN]) + 2
     lines = [
-        "usage: gdo <command> [key=value ...] [--help] [-m]",
+        "usage: gdo <command> [key=value ...] [--help] [-m]\n       gdo --version",
         "",
         "Goal-driven data optimization for multimodal instruction tuning.",
         "",
@@ -108,6 +115,9 @@ def _task(cfg) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        print(f"gdo {__version__}")
+        return 0
     plain = " ".join(argv[:2])
     if plain in PLAIN:
         return int(resolve(PLAIN[plain][0])(argv[2:]))

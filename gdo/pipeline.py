@@ -310,7 +310,9 @@ def objective_value(cfg: DictConfig, objective: str) -> float:
         x, y = rows["samples"].to_numpy(float), rows["accuracy"].to_numpy(float)
         if len(x) < 2 or x[-1] == x[0]:
             return float(y[-1])
-        return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+        # np.trapezoid is numpy >= 2; np.trapz (the same rule) is all numpy 1.x has.
+        trapezoid = getattr(np, "trapezoid", None) or np.trapz
+        return float(trapezoid(y, x) / (x[-1] - x[0]))
     raise ValueError(f"run.objective: '{objective}'; expected final:<benchmark> or auc:<benchmark>")
 
 

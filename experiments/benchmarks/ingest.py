@@ -3,21 +3,16 @@
     python experiments/benchmarks/ingest.py                 # 1M candidates (the target)
     python experiments/benchmarks/ingest.py --candidates 100000 --keep /tmp/bench
     python experiments/benchmarks/ingest.py --workers 1     # one process (default: min(4, cpus))
+    python experiments/benchmarks/ingest.py --out outputs/bench/results/ingest.md
 
 Measures wall time and candidates/s of ``gdo.pool.read_candidates`` and of writing
 ``pool.parquet``, then (separately) the pool's dedup + per-video cap, and the peak
 resident memory of the process (``ru_maxrss``). The pool is generated in a child
-process so its memory does not count. Results: experiments/benchmarks/ingest.md.
+process so its memory does not count. Prints the figures as JSON; ``--out`` also writes
+them as Markdown. Recorded runs: experiments/benchmarks/ingest.md.
 """
 
-# ruff: noqa: E402  (the import path is fixed before the other imports, see below)
 from __future__ import annotations
-
-import sys
-
-# This folder holds other benchmarks (e.g. select.py) whose names shadow stdlib modules
-# (`select`, imported by multiprocessing); drop the script folder from the import path.
-sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
 
 import argparse
 import json
@@ -27,6 +22,7 @@ import platform
 import random
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -194,6 +190,30 @@ def _child(path: str, out_dir: str, workers: int | None, conn) -> None:
     conn.send(measure(Path(path), Path(out_dir), workers))
 
 
+def write_md(path: Path, res: dict) -> None:
+    """The run as Markdown: the command, the headline figures, then every figure."""
+    cmd = " ".join(["python experiments/benchmarks/ingest.py", *sys.argv[1:]])
+    lines = [
+        "# Ingest benchmark",
+        "",
+        f"Command: `{cmd}` ({res['date']}, {res['platform']}, {res['nproc_cmd']} CPUs, "
+        f"load average {res['loadavg_1m']:.1f} at the end).",
+        "",
+        "| candidates | workers | read s | read CPU s | read + parquet candidates/s "
+        "| dedup + cap s | peak RSS MB |",
+        "|---|---|---|---|---|---|---|",
+        f"| {res['candidates']:,} | {res['workers'] or 'default'} | {res['read_s']:.2f} "
+        f"| {res['read_cpu_s']:.2f} | {res['read_and_parquet_per_s']:,.0f} "
+        f"| {res['dedup_cap_s']:.2f} | {res['peak_rss_total_mb']:,.0f} |",
+        "",
+        "```json",
+        json.dumps(res, indent=2, default=str),
+        "```",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidates", type=int, default=1_000_000)
@@ -205,6 +225,7 @@ def main() -> None:
         help="processes parsing the JSONL, this one included (default: min(4, cpus); 1: one)",
     )
     ap.add_argument("--phases", action="store_true", help="also time each step (CPU s)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the figures here (.md)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="gdo-ingest-") if args.keep is None else None
     work = Path(tmp.name) if tmp else args.keep
@@ -245,6 +266,9 @@ def main() -> None:
     if args.phases:
         res["phases_cpu_s"] = phases(pool)
     print(json.dumps(res, indent=2, default=str))
+    if args.out:
+        write_md(args.out, res)
+        print(f"wrote {args.out}")
     if tmp:
         tmp.cleanup()
 

@@ -1,30 +1,24 @@
 """Benchmark: `gdo select` core (goal re-mix + stratum key + budget + constrained fill).
 
-    python experiments/benchmarks/select.py                      # 1M and 10M, every goal
-    python experiments/benchmarks/select.py --sizes 1000000      # one size
+    python experiments/benchmarks/selection.py                      # 1M and 10M, every goal
+    python experiments/benchmarks/selection.py --sizes 1000000      # one size
 
 Each size runs in its own process so that its peak memory (ru_maxrss) is its own.
 Targets: <= 5 s per goal at 1M, <= 60 s at 10M, peak memory <= 8 GB at 10M.
-Writes the measured table to experiments/benchmarks/select.md.
+Writes the measured table to experiments/benchmarks/selection.md.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import resource
+import subprocess
 import sys
-
-# This file shares its name with the stdlib `select` module (imported by subprocess):
-# keep its own folder off the import path.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import time
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GOALS = ("minloss", "diverse", "temp", "temp_plus", "target", "uniform")
@@ -109,7 +103,8 @@ def write_md(results: list[dict], info: dict, path: Path) -> None:
     lines = [
         "# `gdo select` benchmark",
         "",
-        "Command: `python experiments/benchmarks/select.py` (one process per size; "
+        f"Command: `{' '.join(['python experiments/benchmarks/selection.py', *sys.argv[1:]])}` "
+        "(one process per size; "
         "synthetic scores table from `gdo.selection.synthetic.make_scores_frame`, compact "
         "dtypes: categoricals, float32, uint64 text keys).",
         "",
@@ -155,10 +150,6 @@ def write_md(results: list[dict], info: dict, path: Path) -> None:
         "machine. The 10M budgets are `recommended` (exp(stratum entropy) x 25 x "
         "(1 + mean cluster_hard ~ 0.5): ~1.8k effective strata), inside [min_count, max_count] "
         "and under the max_ratio cap; the uniform goal is 10 x the temp_plus subset.",
-        "",
-        "For scale: shared/reference/STACK_FACTS.md reports 2:57 for the public reference "
-        "implementation's selection stage at 1M candidates on this machine (not re-measured "
-        "here).",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -168,7 +159,7 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--out", type=Path, default=HERE / "select.md")
+    ap.add_argument("--out", type=Path, default=HERE / "selection.md")
     args = ap.parse_args()
     os.environ.setdefault("GDO_PROGRESS", "0")
     if args.one:
