@@ -14,7 +14,7 @@ from gdo.pool.readers import read_candidates
 from gdo.pool.report import IngestReport
 from gdo.pool.schema import empty_candidates, make_uid
 from gdo.pool.text import normalize_text
-from gdo.utils.errors import ConfigError
+from gdo.utils.errors import ConfigError, InputError
 
 log = logging.getLogger("gdo.pool")
 
@@ -63,6 +63,23 @@ def build_pool(
         dedup_text=bool(get("dedup_text", True)),
         max_turns_per_video=int(get("max_turns_per_video", 8)),
     )
+    if not len(df):
+        # An empty pool is never what was meant: say what became of every file.
+        skipped = dict(report.skipped_files)
+        raise InputError(
+            "pool.files",
+            None,
+            None,
+            "at least one candidate",
+            reason=f"no candidate from {len(files)} file(s) (skipped files: {skipped or 'none'}, "
+            f"dropped: {dict(report.dropped) or 'none'})",
+        )
+    if report.skipped_files:
+        log.warning(
+            "pool: %d file(s) skipped whole: %s (see the manifest's report.files)",
+            sum(report.skipped_files.values()),
+            dict(report.skipped_files),
+        )
     return df, report
 
 
