@@ -24,7 +24,7 @@ from gdo.pool.sampling import sample_indices
 from gdo.pool.schema import COLUMNS, candidates_frame
 from gdo.utils.errors import InputError
 from gdo.utils.progress import progress
-from gdo.utils.text import BOM, wide_encoding
+from gdo.utils.text import BOM, wide_encoding, wide_error
 
 try:  # orjson parses ~2x faster; the stdlib is the fallback with the same behaviour
     import orjson
@@ -119,14 +119,7 @@ def file_problem(ctx: FileContext, container: str) -> tuple[InputError, str] | N
     with open(ctx.file, "rb") as fh:
         wide = wide_encoding(fh.read(64))
         if wide:
-            err = InputError(
-                ctx.file,
-                f"({ctx.variant})",
-                None,
-                "UTF-8 text",
-                reason=f"the file is {wide} text; save it as UTF-8",
-            )
-            return err, "not_utf8"
+            return wide_error(ctx.file, wide, f"({ctx.variant})"), "not_utf8"
         fh.seek(0)
         if container == "JSONL" and all(is_blank(line) for line in fh):
             return _empty(ctx), "empty_file"
@@ -288,12 +281,9 @@ def read_parquet_file(ctx: FileContext, report: IngestReport, info: dict) -> pd.
     try:
         frame = pd.read_parquet(ctx.file)
     except Exception as exc:  # pyarrow raises several types for a file that is no parquet
+        why = (str(exc) or type(exc).__name__).splitlines()[0]
         err = InputError(
-            ctx.file,
-            "(parquet)",
-            None,
-            "a parquet file",
-            reason=f"cannot be read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+            ctx.file, "(parquet)", None, "a parquet file", reason=f"cannot be read ({why})"
         )
         report.file_problem(err, "unreadable_file", info)
         return None

@@ -37,18 +37,23 @@ def wide_encoding(head: bytes) -> str | None:
     return None
 
 
+def wide_error(file: str | os.PathLike, encoding: str, where: str | None = None) -> InputError:
+    """The error for a file of ``encoding`` (UTF-16 / UTF-32) where UTF-8 was expected."""
+    return InputError(
+        str(file),
+        where,
+        None,
+        "UTF-8 text",
+        reason=f"the file is {encoding} text; save it as UTF-8",
+    )
+
+
 def not_utf8_error(file: str | os.PathLike, data: bytes, exc: UnicodeDecodeError) -> InputError:
     """The error for ``data`` (a file's bytes) that ``exc`` says is not UTF-8: the line,
     the byte and its offset, or that the file is UTF-16 / UTF-32 text."""
     wide = wide_encoding(data[:64])
     if wide:
-        return InputError(
-            str(file),
-            None,
-            None,
-            "UTF-8 text",
-            reason=f"the file is {wide} text; save it as UTF-8",
-        )
+        return wide_error(file, wide)
     line = data.count(b"\n", 0, exc.start) + 1
     return InputError(
         str(file),
@@ -64,9 +69,7 @@ def decode_utf8(data: bytes, file: str | os.PathLike) -> str:
     naming the file (and line) when it is UTF-16 / UTF-32 or not valid UTF-8."""
     wide = wide_encoding(data[:64])
     if wide:
-        raise InputError(
-            str(file), None, None, "UTF-8 text", reason=f"the file is {wide} text; save it as UTF-8"
-        )
+        raise wide_error(file, wide)
     if data.startswith(BOM):
         data = data[len(BOM) :]
     try:
