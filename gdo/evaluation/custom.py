@@ -12,7 +12,8 @@ One question per line (JSONL), row (CSV, with a header) or row (parquet):
 | ``group`` (or ``subtask``) | no | a breakdown label (accuracy per group in the report) |
 
 The media root is the question file's folder unless given; a media path must stay
-inside it. Files are UTF-8, with or without a byte-order mark (spreadsheets write one). :func:`check_custom` collects *every* problem of a file with its line (JSONL,
+inside it. Text files are UTF-8, with or without a byte-order mark (spreadsheets write
+one). :func:`check_custom` collects *every* problem of a file with its line (JSONL,
 CSV: the line in the file) or row (parquet: 1-based); :func:`read_custom` raises on them,
 except media that do not exist: those questions are flagged ``video_missing`` (as for the
 other suites) and a warning names each line. ``gdo benchmark check FILE`` prints them all.
@@ -41,6 +42,7 @@ from gdo.evaluation.options import (
     strip_letter_prefix,
 )
 from gdo.utils.errors import InputError
+from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
 
 log = logging.getLogger(__name__)
@@ -108,16 +110,10 @@ def _plain(value: Any) -> Any:
 def iter_records(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """``(where, record, error)`` for each record of one file; ``error`` when unreadable.
 
-    A file that is not UTF-8 text raises :class:`InputError` (with the line when known).
+    A file that is not UTF-8 text or not a parquet raises :class:`InputError`.
     """
     if path.suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as err:  # pyarrow raises several types for a file that is no parquet
-            raise InputError(
-                str(path), None, None, "a parquet file", reason=f"cannot be read ({err})"
-            ) from None
-        for n, rec in enumerate(frame.to_dict("records"), 1):
+        for n, rec in enumerate(read_parquet(path).to_dict("records"), 1):
             yield f"row {n}", {k: _plain(v) for k, v in rec.items()}, None
         return
     text = read_text(path)
@@ -196,17 +192,11 @@ def _options(rec: dict[str, Any]) -> tuple[list[str] | None, str, str | None]:
         opts = _as_list(listed)
         if opts is None:
             return None, "", "expected a list of option texts (in CSV: a JSON list)"
-        empty = [i for i, o in enumerate(opts) if _blank(o)]
-        if empty:
+        empty = next((i for i, o in enumerate(opts) if _blank(o)), None)
+        if empty is not None:
             # Dropping it would shift every later letter, and with it the answer.
-            return (
-                None,
-                "",
-                (
-                    f"option {empty[0] + 1} is empty ({json.dumps(opts[empty[0]])}); every option "
-                    "needs a text, since an empty one would shift the letters after it"
-                ),
-            )
+            why = f"option {empty + 1} is empty ({json.dumps(opts[empty])}); every option needs"
+            return None, "", why + " a text, since an empty one would shift the letters after it"
         texts = [strip_letter_prefix(str(o))[1] for o in opts]
         return texts, "options_list", None
     if columns:

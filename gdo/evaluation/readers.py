@@ -21,6 +21,7 @@ import pandas as pd
 
 from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
 from gdo.utils.errors import InputError
+from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
 
 KINDS = ("mvbench", "videomme", "mlvu", "lvbench", "custom")
@@ -164,12 +165,7 @@ def _records(path: Path, kind: str) -> Iterator[tuple[str, int, dict, str]]:
 
 def _load(f: Path) -> list[Any]:
     if f.suffix == ".parquet":
-        try:
-            return pd.read_parquet(f).to_dict("records")
-        except Exception as err:  # pyarrow raises several types for a file that is no parquet
-            raise InputError(
-                str(f), None, None, "a parquet file", reason=f"cannot be read ({err})"
-            ) from None
+        return read_parquet(f).to_dict("records")
     text = read_text(f)
     if f.suffix == ".jsonl":
         out = []

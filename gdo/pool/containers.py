@@ -24,6 +24,7 @@ from gdo.pool.sampling import sample_indices
 from gdo.pool.schema import COLUMNS, candidates_frame
 from gdo.utils.errors import InputError
 from gdo.utils.progress import progress
+from gdo.utils.tables import read_parquet
 from gdo.utils.text import BOM, wide_encoding, wide_error
 
 try:  # orjson parses ~2x faster; the stdlib is the fallback with the same behaviour
@@ -279,13 +280,9 @@ def read_parquet_file(ctx: FileContext, report: IngestReport, info: dict) -> pd.
     """The table of a parquet pool file; None when it is no parquet or has no rows
     (a file problem: raised, or skipped and counted)."""
     try:
-        frame = pd.read_parquet(ctx.file)
-    except Exception as exc:  # pyarrow raises several types for a file that is no parquet
-        why = (str(exc) or type(exc).__name__).splitlines()[0]
-        err = InputError(
-            ctx.file, "(parquet)", None, "a parquet file", reason=f"cannot be read ({why})"
-        )
-        report.file_problem(err, "unreadable_file", info)
+        frame = read_parquet(ctx.file, "(parquet)")
+    except InputError as exc:
+        report.file_problem(exc, "unreadable_file", info)
         return None
     if not len(frame):
         report.file_problem(_empty(ctx), "empty_file", info)
