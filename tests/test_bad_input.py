@@ -187,7 +187,7 @@ def test_check_media_refuses_a_folder_named_x_mp4() -> None:
 )
 def test_standard_readers_refuse_media_outside_the_root(name: str, kind: str, field: str) -> None:
     with pytest.raises(
-        InputError, match=rf"{name}, record 0, field '{field}': media path escapes the media root"
+        InputError, match=rf"{name}, record 0, field '{field}': path escapes the media root"
     ):
         read_benchmark(BENCH / name, kind)
 

@@ -11,6 +11,7 @@ pool and custom readers); files are UTF-8, with or without a byte-order mark.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from typing import Any
 import pandas as pd
 
 from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.media.errors import MediaError
+from gdo.media.paths import resolve_media
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
@@ -209,23 +212,14 @@ def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> lis
 
 
 def _inside(root: Path, rel: str, *, file: str, where: str, field: str) -> Path:
-    """``rel`` resolved against ``root``; :class:`InputError` when it leaves the root.
-
-    Lexical (no symlink resolution): a dataset folder may be a link to other storage.
-    An absolute path is accepted only inside the root.
-    """
-    base = os.path.abspath(root)
-    full = os.path.normpath(os.path.join(base, os.path.expanduser(rel)))
-    if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
+    """``rel`` resolved against ``root`` (:func:`gdo.media.resolve_media`: lexically, an
+    absolute path only inside the root); :class:`InputError` when it leaves the root."""
+    try:
+        return resolve_media(rel, root, allow_absolute=True)
+    except MediaError as exc:
         raise InputError(
-            file,
-            where,
-            field,
-            f"a media path inside the media root {base}",
-            got=rel,
-            reason="media path escapes the media root",
-        )
-    return Path(full)
+            file, where, field, "a media path inside the media root", got=rel, reason=exc.reason
+        ) from None
 
 
 def _video(root: Path, rel: str, *, file: str, where: str, field: str) -> list[str]:
@@ -349,10 +343,8 @@ def _seconds(value: Any, *, file: str, where: str) -> float | None:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise InputError(
-            file, where, "duration", "the video's duration in seconds (mlvu)", got=value
-        ) from None
-    if not seconds >= 0 or seconds == float("inf"):
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
         raise InputError(
             file, where, "duration", "the video's duration in seconds (mlvu)", got=value
         )
