@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -385,13 +386,22 @@ def test_world_removes_temp_folders_of_dead_processes(cfg_factory) -> None:
     write_manifest(out, stage="world", key=world_key(cfg), config=cfg.world, counts={}, seed=0)
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = out.parent / f".{out.name}.tmp-{dead.pid}"
-    (stale / "media").mkdir(parents=True)
-    running = out.parent / f".{out.name}.tmp-{os.getppid()}"  # a process that still runs
-    running.mkdir()
-    other = out.parent / f".{out.name}x.tmp-{dead.pid}"  # another folder's temp
-    other.mkdir()
-    assert run(cfg) == out  # fresh: nothing regenerated, but the dead run's folder goes
-    assert not stale.exists()
-    assert running.exists() and other.exists()
-    shutil.rmtree(running)
+    host = socket.gethostname()
+    stale = [
+        out.parent / f".{out.name}.tmp-{host}-{dead.pid}",
+        out.parent / f".{out.name}.tmp-{dead.pid}",
+    ]
+    for s in stale:
+        (s / "media").mkdir(parents=True)
+    kept = [
+        out.parent / f".{out.name}.tmp-{host}-{os.getppid()}",  # a process that still runs
+        out.parent / f".{out.name}.tmp-elsewhere-{dead.pid}",  # another machine's
+        out.parent / f".{out.name}x.tmp-{host}-{dead.pid}",  # another folder's
+    ]
+    for k in kept:
+        k.mkdir()
+    assert run(cfg) == out  # fresh: nothing regenerated, but the dead run's folders go
+    assert not any(s.exists() for s in stale)
+    assert all(k.exists() for k in kept)
+    for k in kept:
+        shutil.rmtree(k)

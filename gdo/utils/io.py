@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,29 +72,33 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def temp_dir_for(target: str | os.PathLike) -> Path:
-    """``.<name>.tmp-<pid>`` beside ``target``: where this process builds a folder before
-    moving it into place (:func:`remove_stale_temp_dirs` finds those of dead processes)."""
+    """``.<name>.tmp-<host>-<pid>`` beside ``target``: where this process builds a folder
+    before moving it into place (:func:`remove_stale_temp_dirs` finds those of dead
+    processes)."""
     target = Path(target)
-    return target.parent / f".{target.name}.tmp-{os.getpid()}"
+    return target.parent / f".{target.name}.tmp-{socket.gethostname()}-{os.getpid()}"
 
 
 def remove_stale_temp_dirs(target: str | os.PathLike) -> list[Path]:
-    """Remove the ``.<name>.tmp-<pid>`` folders beside ``target`` whose process is gone.
+    """Remove the temp folders beside ``target`` (:func:`temp_dir_for`, or the older
+    ``.<name>.tmp-<pid>``) whose process on this machine is gone.
 
     A process killed with SIGKILL cannot clean up after itself; the next run does. A
-    folder whose process still runs (another build in progress) is left alone.
+    folder whose process still runs (another build in progress), or that another
+    machine is writing on shared storage, is left alone.
     """
     target = Path(target)
     if not target.parent.is_dir():
         return []
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.tmp-(\d+)")
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.tmp-(?:(.+)-)?(\d+)")
+    host = socket.gethostname()
     removed = []
     for entry in target.parent.iterdir():
         m = pattern.fullmatch(entry.name)
         if m is None or not entry.is_dir() or entry.is_symlink():
             continue
-        pid = int(m.group(1))
-        if pid == os.getpid() or _alive(pid):
+        pid = int(m.group(2))
+        if m.group(1) not in (None, host) or pid == os.getpid() or _alive(pid):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         log.info("removed %s, left by process %d that no longer runs", entry, pid)
