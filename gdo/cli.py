@@ -3,6 +3,11 @@
 Every command composes the same Hydra config (``conf/config.yaml``) and calls one
 stage function ``run(cfg) -> Path``. ``gdo <command> --help`` shows the config
 groups and the composed config; ``gdo <command> -m ...`` is a Hydra multirun.
+
+Bad input and bad config (:class:`gdo.utils.errors.GdoError`: a file, line, field or
+key and what was expected) print one line, ``gdo <command>: error: ...``, and exit 1;
+the traceback shows only with ``--debug`` (or ``HYDRA_FULL_ERROR=1``). In a multirun
+the first point that fails this way ends the sweep.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ def conf_dir() -> Path:
 def usage() -> str:
     width = max(len(c) for c in [*COMMANDS, *PLAIN]) + 2
     lines = [
-        "usage: gdo <command> [key=value ...] [--help] [-m]\n       gdo --version",
+        "usage: gdo <command> [key=value ...] [--help] [-m] [--debug]\n       gdo --version",
         "",
         "Goal-driven data optimization for multimodal instruction tuning.",
         "",
@@ -74,6 +79,9 @@ def usage() -> str:
         "  gdo select goal=temp select.budget=2000  # one stage with overrides",
         "  gdo run -m experiment=demo sweep=grid    # a Hydra multirun sweep",
         "  gdo select --help                        # config groups and the composed config",
+        "",
+        "Bad input or config prints one line naming the file, line, field or key and exits 1;",
+        "--debug (or HYDRA_FULL_ERROR=1) shows the traceback.",
     ]
     return "\n".join(lines)
 
@@ -107,10 +115,31 @@ def with_command(args: list[str], cmd: str) -> list[str]:
     return [*args, f"command={cmd}"]
 
 
-def _task(cfg) -> object:
-    import gdo.config  # noqa: F401  (registers the schemas)
+DEBUG_FLAG = "--debug"
+# Hydra's own switch for full tracebacks; `--debug` sets it, so child processes
+# (torchrun steps of `gdo run`) show theirs too.
+DEBUG_ENV = "HYDRA_FULL_ERROR"
 
-    return resolve(COMMANDS[cfg.command][0])(cfg)
+
+def debugging() -> bool:
+    """Whether errors of bad input should show their traceback."""
+    return os.environ.get(DEBUG_ENV) == "1"
+
+
+def _task(cfg) -> object:
+    import gdo.config  # registers the schemas
+    from gdo.utils.errors import GdoError
+
+    try:
+        gdo.config.check_config(cfg)
+        return resolve(COMMANDS[cfg.command][0])(cfg)
+    except GdoError as exc:
+        if debugging():
+            raise
+        name = str(cfg.command).replace("_", " ")
+        print(f"gdo {name}: error: {exc}", file=sys.stderr)
+        print(f"(the traceback: rerun with {DEBUG_FLAG} or {DEBUG_ENV}=1)", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] in (["--version"], ["-V"]):
         print(f"gdo {__version__}")
         return 0
+    if DEBUG_FLAG in argv:
+        argv.remove(DEBUG_FLAG)
+        os.environ[DEBUG_ENV] = "1"
     plain = " ".join(argv[:2])
     if plain in PLAIN:
         return int(resolve(PLAIN[plain][0])(argv[2:]))
@@ -134,7 +166,13 @@ def main(argv: list[str] | None = None) -> int:
 
     entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
     sys.argv = [f"gdo {cmd.replace('_', ' ')}", *with_command(rest, cmd)]
-    entry()
+    try:
+        entry()
+    except SystemExit as exc:  # Hydra's own errors and _task's bad-input exit
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,6 +8,7 @@ typo in any group file or override fails with the key's name, e.g.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +18,11 @@ from gdo.descriptors.config import DescriptorsConf
 from gdo.evaluation.config import EvalConf
 from gdo.logging.config import LoggerConf
 from gdo.models.config import ModelConf
-from gdo.pool.config import PoolConf
+from gdo.pool.config import PoolConf, check_pool
 from gdo.scoring.config import ScoreConf
-from gdo.selection.config import GoalConf, SelectConf
+from gdo.selection.config import GoalConf, SelectConf, check_goal, check_select
 from gdo.training.config import TrainingConf
+from gdo.utils.errors import ConfigError
 from gdo.world.config import WorldConf
 
 
@@ -95,6 +97,53 @@ class GdoConfig:
     run: RunConf = field(default_factory=RunConf)
     # Free-form notes an experiment may carry into manifests and reports.
     notes: dict[str, Any] = field(default_factory=dict)
+
+
+def unknown_keys(node: Any, path: str = "") -> list[str]:
+    """Dotted names of keys no schema declares (``goal.wieght`` from ``+goal.wieght=1``).
+
+    Hydra's ``+key=value`` adds a key even to a structured node, so a typo written that
+    way passes composition; this walks the composed config against the dataclasses.
+    Free-form dict fields (``notes``, ``goal.source_floors``) take any key.
+    """
+    import dataclasses
+
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    out: list[str] = []
+    if isinstance(node, DictConfig):
+        kind = OmegaConf.get_type(node)
+        declared = (
+            {f.name for f in dataclasses.fields(kind)} if dataclasses.is_dataclass(kind) else None
+        )
+        for key, _ in node.items_ex(resolve=False):
+            name = f"{path}{key}"
+            if declared is not None and key not in declared:
+                close = difflib.get_close_matches(str(key), sorted(declared), n=1)
+                out.append(name + (f" (did you mean '{close[0]}'?)" if close else ""))
+            else:
+                out += unknown_keys(node._get_node(key), name + ".")
+    elif isinstance(node, ListConfig):
+        for i in range(len(node)):
+            out += unknown_keys(node._get_node(i), f"{path.rstrip('.')}[{i}].")
+    return out
+
+
+def check_config(cfg: Any) -> None:
+    """Refuse a composed config with keys no schema declares or values out of range.
+
+    Run by every ``gdo <command>`` before its stage, so that ``gdo run`` does not spend
+    hours before ``select`` finds a negative budget.
+    """
+    unknown = unknown_keys(cfg)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key(s): {', '.join(unknown)} (a typo? no stage reads it; "
+            "`+key=value` adds keys the schema does not declare)"
+        )
+    check_pool(cfg.pool)
+    check_goal(cfg.goal)
+    check_select(cfg.select)
 
 
 def register_configs() -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gdo.cli import conf_dir, resolve
+from gdo.utils.errors import ConfigError, InputError, StepError
 from gdo.utils.io import atomic_write_json
 from gdo.utils.manifest import MANIFEST
 from gdo.utils.progress import progress
@@ -84,7 +85,7 @@ def plan(cfg: DictConfig) -> list[Step]:
         elif stage == "frontier":
             steps.append(Step("frontier", "gdo.frontier.stage:run"))
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"run.stages: unknown stage '{stage}'; expected one of world, pool, pretrain, "
                 "describe, score, select, train, evaluate, frontier"
             )
@@ -141,7 +142,7 @@ def link_shared(cfg: DictConfig) -> None:
     for goal in cfg.run.share_baseline:
         names += [f"subsets/{goal}", f"train/{goal}", f"eval/{goal}"]
         if not (src / "eval" / goal).is_dir():
-            raise FileNotFoundError(
+            raise ConfigError(
                 f"run.share_baseline: {src / 'eval' / goal} does not exist; run the experiment "
                 f"at {src} first (it evaluates the '{goal}' baseline)"
             )
@@ -154,8 +155,9 @@ def link_shared(cfg: DictConfig) -> None:
         if link.is_symlink() and link.resolve() == target:
             continue
         if link.exists() or link.is_symlink():
-            raise FileExistsError(
-                f"{link} exists and is not a link to {target}; remove it or unset run.share_from"
+            raise InputError(
+                str(link),
+                reason=f"exists and is not a link to {target}; remove it or unset run.share_from",
             )
         link.symlink_to(target, target_is_directory=True)
 
@@ -238,7 +240,7 @@ def launch_torchrun(command: str, nproc: int, goal: str | None, cfg: DictConfig)
     log.info("launching: %s", " ".join(cmd))
     result = subprocess.run(cmd, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"step '{command}' failed (exit {result.returncode}): {' '.join(cmd)}")
+        raise StepError(f"step '{command}' failed (exit {result.returncode}): {' '.join(cmd)}")
     return work_dir(cfg)
 
 
@@ -303,7 +305,7 @@ def objective_value(cfg: DictConfig, objective: str) -> float:
     goal = cfg.run.get("objective_goal") or cfg.goal.name
     rows = df[(df["benchmark"] == bench) & (df["goal"] == goal)].sort_values("samples")
     if rows.empty:
-        raise ValueError(f"run.objective: no frontier rows for goal '{goal}', benchmark '{bench}'")
+        raise ConfigError(f"run.objective: no frontier rows for goal '{goal}', benchmark '{bench}'")
     if kind == "final":
         return float(rows["accuracy"].iloc[-1])
     if kind == "auc":
@@ -313,7 +315,9 @@ def objective_value(cfg: DictConfig, objective: str) -> float:
         # np.trapezoid is numpy >= 2; np.trapz (the same rule) is all numpy 1.x has.
         trapezoid = getattr(np, "trapezoid", None) or np.trapz
         return float(trapezoid(y, x) / (x[-1] - x[0]))
-    raise ValueError(f"run.objective: '{objective}'; expected final:<benchmark> or auc:<benchmark>")
+    raise ConfigError(
+        f"run.objective: '{objective}'; expected final:<benchmark> or auc:<benchmark>"
+    )
 
 
 def _plain(cfg: DictConfig) -> dict:

@@ -53,7 +53,9 @@ def test_malformed_json_list_names_line_and_column(tmp_path: Path) -> None:
         read_candidates(p)
     report = IngestReport(on_error="skip")
     assert len(read_candidates(p, on_error="skip", report=report)) == 0
-    assert report.dropped["malformed_file"] == 1
+    # A whole file is counted as a file, not as one dropped row.
+    assert report.skipped_files["malformed_file"] == 1 and not report.dropped
+    assert report.files[0]["skipped"] == "malformed_file"
 
 
 def test_record_without_conversations(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ One question per line (JSONL), row (CSV, with a header) or row (parquet):
 | ``id`` (or ``qid``) | yes | unique question id |
 | ``media`` (or ``video`` / ``image`` / ``frames``) | yes | an image path, a video path, or a list of frame paths (in CSV: a JSON list), relative to the media root |
 | ``question`` | yes | the question text |
-| ``options`` or columns ``A`` .. ``F`` | yes | a list of option texts (in CSV: a JSON list), or one column per letter; rows may differ in count |
+| ``options`` or columns ``A`` .. ``Z`` | yes | a list of option texts (in CSV: a JSON list), or one column per letter; rows may differ in count; no empty option (it would shift the letters after it) |
 | ``answer`` | yes | a letter of this row's options, or the text of one of them |
 | ``group`` (or ``subtask``) | no | a breakdown label (accuracy per group in the report) |
 
 The media root is the question file's folder unless given; a media path must stay
-inside it. :func:`check_custom` collects *every* problem of a file with its line (JSONL,
+inside it. Text files are UTF-8, with or without a byte-order mark (spreadsheets write
+one). :func:`check_custom` collects *every* problem of a file with its line (JSONL,
 CSV: the line in the file) or row (parquet: 1-based); :func:`read_custom` raises on them,
 except media that do not exist: those questions are flagged ``video_missing`` (as for the
 other suites) and a warning names each line. ``gdo benchmark check FILE`` prints them all.
@@ -21,6 +22,7 @@ other suites) and a warning names each line. ``gdo benchmark check FILE`` prints
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -33,13 +35,21 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.evaluation.options import (
+    LETTERS,
+    answer_to_letter,
+    split_option_lines,
+    strip_letter_prefix,
+)
 from gdo.utils.errors import InputError
+from gdo.utils.tables import read_parquet
+from gdo.utils.text import read_text
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".jsonl", ".csv", ".parquet", ".json")
-COLUMN_LETTERS = "ABCDEF"
+# Option columns: one per letter, A .. Z (the most options a question can have).
+COLUMN_LETTERS = LETTERS
 VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _ID_FIELDS = ("id", "qid")
@@ -98,39 +108,42 @@ def _plain(value: Any) -> Any:
 
 
 def iter_records(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
-    """``(where, record, error)`` for each record of one file; ``error`` when unreadable."""
-    if path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    yield f"line {n}", None, f"not valid JSON ({err.msg} at column {err.colno})"
-                    continue
-                if not isinstance(rec, dict):
-                    yield f"line {n}", None, f"expected a JSON object, got {type(rec).__name__}"
-                    continue
-                yield f"line {n}", rec, None
-    elif path.suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            for rec in reader:
-                # line_num is the file line the row ends on (header = line 1).
-                where = f"line {reader.line_num}"
-                if None in rec:
-                    yield where, None, f"{len(rec[None])} more cells than header columns"
-                    continue
-                if all(_blank(v) for v in rec.values()):
-                    continue
-                yield where, dict(rec), None
-    elif path.suffix == ".parquet":
-        for n, rec in enumerate(pd.read_parquet(path).to_dict("records"), 1):
+    """``(where, record, error)`` for each record of one file; ``error`` when unreadable.
+
+    A file that is not UTF-8 text or not a parquet raises :class:`InputError`.
+    """
+    if path.suffix == ".parquet":
+        for n, rec in enumerate(read_parquet(path).to_dict("records"), 1):
             yield f"row {n}", {k: _plain(v) for k, v in rec.items()}, None
+        return
+    text = read_text(path)
+    if path.suffix == ".jsonl":
+        for n, line in enumerate(io.StringIO(text), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                yield f"line {n}", None, f"not valid JSON ({err.msg} at column {err.colno})"
+                continue
+            if not isinstance(rec, dict):
+                yield f"line {n}", None, f"expected a JSON object, got {type(rec).__name__}"
+                continue
+            yield f"line {n}", rec, None
+    elif path.suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        for rec in reader:
+            # line_num is the file line the row ends on (header = line 1).
+            where = f"line {reader.line_num}"
+            if None in rec:
+                yield where, None, f"{len(rec[None])} more cells than header columns"
+                continue
+            if all(_blank(v) for v in rec.values()):
+                continue
+            yield where, dict(rec), None
     elif path.suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8") or "[]")
+            data = json.loads(text or "[]")
         except json.JSONDecodeError as err:
             yield f"line {err.lineno}", None, f"not valid JSON ({err.msg})"
             return
@@ -170,7 +183,7 @@ def _as_list(value: Any) -> list[Any] | None:
 
 
 def _options(rec: dict[str, Any]) -> tuple[list[str] | None, str, str | None]:
-    """(options, where they came from, problem) from ``options`` or the ``A``..``F`` columns."""
+    """(options, where they came from, problem) from ``options`` or the ``A``..``Z`` columns."""
     listed = _plain(rec.get("options"))
     columns = {c: rec.get(c) for c in COLUMN_LETTERS if not _blank(_plain(rec.get(c)))}
     if not _blank(listed) and not (isinstance(listed, list) and not listed):
@@ -179,7 +192,12 @@ def _options(rec: dict[str, Any]) -> tuple[list[str] | None, str, str | None]:
         opts = _as_list(listed)
         if opts is None:
             return None, "", "expected a list of option texts (in CSV: a JSON list)"
-        texts = [strip_letter_prefix(str(o))[1] for o in opts if not _blank(o)]
+        empty = next((i for i, o in enumerate(opts) if _blank(o)), None)
+        if empty is not None:
+            # Dropping it would shift every later letter, and with it the answer.
+            why = f"option {empty + 1} is empty ({json.dumps(opts[empty])}); every option needs"
+            return None, "", why + " a text, since an empty one would shift the letters after it"
+        texts = [strip_letter_prefix(str(o))[1] for o in opts]
         return texts, "options_list", None
     if columns:
         letters = "".join(columns)
@@ -253,6 +271,9 @@ def check_record(
         bad("options", why)
     elif options is not None and len(options) < 2:
         bad("options", f"at least two options, got {len(options)}")
+    elif options is not None and len(options) > len(LETTERS):
+        bad("options", f"at most {len(LETTERS)} options (letters A to Z), got {len(options)}")
+        why = "too many options"
     elif options is not None and len(set(options)) < len(options):
         dup = next(o for o, n in Counter(options).items() if n > 1)
         bad("options", f"option '{dup}' is listed twice")
@@ -264,7 +285,7 @@ def check_record(
         try:
             letter, fmt = answer_to_letter(answer, options, file=file, where=where, kind="custom")
         except InputError as err:
-            letters = ", ".join(COLUMN_LETTERS[: len(options)]) if len(options) <= 6 else "A.."
+            letters = ", ".join(LETTERS[: len(options)]) if len(options) <= 6 else "A.."
             bad(
                 "answer",
                 f"'{answer}' is neither a letter of this row's {len(options)} options "
@@ -326,6 +347,9 @@ def check_custom(path: str | Path, media_root: str | Path | None = None) -> Chec
         before = res.n_records
         try:
             records = list(iter_records(f))
+        except InputError as err:
+            res.problems.append(Problem(str(f), err.where, None, _reason(err)))
+            continue
         except (OSError, ValueError, csv.Error) as err:
             res.problems.append(Problem(str(f), None, None, f"cannot be read ({err})"))
             continue
@@ -349,6 +373,13 @@ def check_custom(path: str | Path, media_root: str | Path | None = None) -> Chec
         if res.n_records == before:
             res.problems.append(Problem(str(f), None, None, "empty file: no questions"))
     return res
+
+
+def _reason(err: InputError) -> str:
+    """An InputError's message without its file and line (a Problem names those)."""
+    if err.reason:
+        return err.reason
+    return f"expected {err.expected}" if err.expected else str(err)
 
 
 def read_custom(path: str | Path, media_root: str | Path | None = None) -> pd.DataFrame:

@@ -66,8 +66,17 @@ def answer_to_letter(
     """The letter of a gold answer given as a letter or as an option's text.
 
     Returns ``(letter, format)`` with format ``letter`` or ``text``. A letter outside
-    the options, or a text that is no option, raises :class:`InputError` with the row.
+    the options, or a text that is no option, raises :class:`InputError` with the row, as
+    do more options than there are letters.
     """
+    if len(options) > len(LETTERS):
+        raise InputError(
+            file,
+            where,
+            "options",
+            f"at most {len(LETTERS)} options, one per letter A to Z ({kind})",
+            got=f"{len(options)} options",
+        )
     valid = letters_for(options)
     text = "" if answer is None else str(answer).strip()
     m = _LETTER_ONLY.match(text)

@@ -3,12 +3,16 @@
 ``read_benchmark(path, kind, media_root=None)`` returns one row per question with the
 columns in :data:`QUESTION_COLUMNS` plus the benchmark's group fields
 (:data:`GROUP_FIELDS`). Where upstream is ambiguous both variants are accepted, and the
-one found is recorded per row (``variant``) and in ``df.attrs["variants"]``.
+one found is recorded per row (``variant``) and in ``df.attrs["variants"]``. Video paths
+must stay inside the media root (an absolute path or a ``..`` escape is refused, as in the
+pool and custom readers); files are UTF-8, with or without a byte-order mark.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +21,11 @@ from typing import Any
 import pandas as pd
 
 from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.media.errors import MediaError
+from gdo.media.paths import resolve_media
 from gdo.utils.errors import InputError
+from gdo.utils.tables import read_parquet
+from gdo.utils.text import read_text
 
 KINDS = ("mvbench", "videomme", "mlvu", "lvbench", "custom")
 QUESTION_COLUMNS = [
@@ -160,8 +168,8 @@ def _records(path: Path, kind: str) -> Iterator[tuple[str, int, dict, str]]:
 
 def _load(f: Path) -> list[Any]:
     if f.suffix == ".parquet":
-        return pd.read_parquet(f).to_dict("records")
-    text = f.read_text(encoding="utf-8")
+        return read_parquet(f).to_dict("records")
+    text = read_text(f)
     if f.suffix == ".jsonl":
         out = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -203,10 +211,20 @@ def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> lis
     return [str(v) for v in value]
 
 
-def _video(root: Path, rel: str) -> list[str]:
-    """Resolve a video path; a bare id tries the known extensions (Video-MME)."""
-    p = Path(rel)
-    p = p if p.is_absolute() else root / p
+def _inside(root: Path, rel: str, *, file: str, where: str, field: str) -> Path:
+    """``rel`` resolved against ``root`` (:func:`gdo.media.resolve_media`: lexically, an
+    absolute path only inside the root); :class:`InputError` when it leaves the root."""
+    try:
+        return resolve_media(rel, root, allow_absolute=True)
+    except MediaError as exc:
+        raise InputError(
+            file, where, field, "a media path inside the media root", got=rel, reason=exc.reason
+        ) from None
+
+
+def _video(root: Path, rel: str, *, file: str, where: str, field: str) -> list[str]:
+    """Resolve a video path inside ``root``; a bare id tries the known extensions (Video-MME)."""
+    p = _inside(root, rel, file=file, where=where, field=field)
     if p.exists() or p.suffix in VIDEO_EXTS:
         return [str(p)]
     for ext in VIDEO_EXTS:
@@ -227,12 +245,12 @@ def _mvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
     )
     letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="mvbench")
     subtask = str(rec.get("subtask") or stem)
-    folder = root / media_map.get(subtask, subtask)
     video = str(rec["video"])
+    at = {"file": file, "where": where, "field": "video"}
+    nested = _inside(root, os.path.join(media_map.get(subtask, subtask), video), **at)
+    flat = _inside(root, video, **at)
     # Accept both layouts: <root>/<subtask folder>/<video> and <root>/<video>.
-    path = (
-        folder / video if (folder / video).exists() or not (root / video).exists() else root / video
-    )
+    path = nested if nested.exists() or not flat.exists() else flat
     is_frames = subtask in frame_subtasks or path.is_dir()
     question, _ = split_option_lines(str(rec["question"]))
     row = {
@@ -265,7 +283,7 @@ def _videomme(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dic
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(rec["videoID"])),
+        "media": _video(root, str(rec["videoID"]), file=file, where=where, field="videoID"),
         "variant": ("lettered_options" if lettered else "plain_options") + f"+answer_{fmt}",
         **{g: str(rec.get(g, "")) for g in GROUP_FIELDS["videomme"]},
     }
@@ -293,7 +311,8 @@ def _mlvu(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
         rec, file=file, where=where, kind="mlvu", column="candidates"
     )
     letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="mlvu")
-    video = rec.get("video_name") or rec.get("video")
+    field = "video_name" if rec.get("video_name") else "video"
+    video = rec.get(field)
     if not video:
         raise InputError(
             file,
@@ -310,11 +329,26 @@ def _mlvu(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(video)),
+        "media": _video(root, str(video), file=file, where=where, field=field),
         "variant": f"{src}+answer_{fmt}",
         "task_type": str(task),
-        "duration_s": float(rec["duration"]) if rec.get("duration") not in (None, "") else None,
+        "duration_s": _seconds(rec.get("duration"), file=file, where=where),
     }
+
+
+def _seconds(value: Any, *, file: str, where: str) -> float | None:
+    """MLVU's ``duration`` (seconds) as a float; None when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise InputError(
+            file, where, "duration", "the video's duration in seconds (mlvu)", got=value
+        )
+    return seconds
 
 
 def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
@@ -322,6 +356,7 @@ def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
         rec, file=file, where=where, kind="lvbench", column="options"
     )
     letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="lvbench")
+    field = "video_path" if rec.get("video_path") else "key"
     video = rec.get("video_path") or (f"{rec['key']}.mp4" if rec.get("key") else None)
     if not video:
         raise InputError(
@@ -344,7 +379,7 @@ def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(video)),
+        "media": _video(root, str(video), file=file, where=where, field=field),
         "variant": f"{src}+answer_{fmt}",
         "type": str(rec.get("type", "")),
         "question_type": str(qtype),

@@ -8,13 +8,16 @@ from pathlib import Path
 from gdo.media.errors import MediaError
 
 
-def resolve_media(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+def resolve_media(
+    path: str | os.PathLike, root: str | os.PathLike | None = None, allow_absolute: bool = False
+) -> Path:
     """Absolute path of ``path``; with a ``root``, it must stay inside that root.
 
     With a root set, absolute paths and ``..`` escapes are refused with a
     :class:`MediaError`: a pool file must not be able to point the pipeline at
-    arbitrary files of the machine. The containment check is lexical (no
-    symlink resolution) on purpose, because real media folders are often
+    arbitrary files of the machine. ``allow_absolute`` accepts an absolute path that
+    lies inside the root (benchmark files sometimes carry those). The containment check
+    is lexical (no symlink resolution) on purpose, because real media folders are often
     symlinks to shared storage and those must keep working.
     """
     text = os.fspath(path)
@@ -22,9 +25,11 @@ def resolve_media(path: str | os.PathLike, root: str | os.PathLike | None = None
         raise MediaError(path, "empty media path")
     if root is None:
         return Path(os.path.abspath(os.path.expanduser(text)))
-    if os.path.isabs(text) or text.startswith("~"):
-        raise MediaError(path, f"absolute path refused: media paths must be relative to {root}")
     base = os.path.abspath(os.path.expanduser(os.fspath(root)))
+    if os.path.isabs(text) or text.startswith("~"):
+        if not allow_absolute:
+            raise MediaError(path, f"absolute path refused: media paths must be relative to {root}")
+        text = os.path.expanduser(text)
     full = os.path.normpath(os.path.join(base, text))
     if full != base and not full.startswith(base.rstrip(os.sep) + os.sep):
         raise MediaError(path, f"path escapes the media root {base}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from gdo.pool.readers import read_candidates
 from gdo.pool.report import IngestReport
 from gdo.pool.schema import empty_candidates, make_uid
 from gdo.pool.text import normalize_text
-from gdo.utils.errors import ConfigError
+from gdo.utils.errors import ConfigError, InputError
 
 log = logging.getLogger("gdo.pool")
 
@@ -63,6 +64,23 @@ def build_pool(
         dedup_text=bool(get("dedup_text", True)),
         max_turns_per_video=int(get("max_turns_per_video", 8)),
     )
+    if not len(df):
+        # An empty pool is never what was meant: say what became of every file.
+        skipped = dict(report.skipped_files)
+        raise InputError(
+            "pool.files",
+            None,
+            None,
+            "at least one candidate",
+            reason=f"no candidate from {len(files)} file(s) (skipped files: {skipped or 'none'}, "
+            f"dropped: {dict(report.dropped) or 'none'})",
+        )
+    if report.skipped_files:
+        log.warning(
+            "pool: %d file(s) skipped whole: %s (see the manifest's report.files)",
+            sum(report.skipped_files.values()),
+            dict(report.skipped_files),
+        )
     return df, report
 
 
@@ -87,33 +105,69 @@ def dedup_and_cap(
 
 
 def resolve_uid_collisions(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
-    """Drop repeated uids within one file; re-key uids shared by different files.
+    """Make uids unique without ever dropping a row whose content differs.
 
-    A uid repeated inside one file is the same record twice (``duplicate_uid``). The
-    same uid in two files is usually not: LLaVA-Video-178K reuses a clip's id in its
-    ``cap``, ``oe_qa`` and ``mc_qa`` files. Every row of such a group gets
-    ``make_uid(source, f"{sample_id}@{file stem}", turn)`` (independent of file order),
-    counted in ``notes.uid_rekeyed``; true copies are then caught by the text dedup.
+    A uid (source, id, turn) repeated inside one file with the same content (media,
+    question, answer) is the same record twice: later copies are dropped
+    (``duplicate_uid``). With different content (an id reused, or ``5`` and ``"5"``)
+    every row of the group gets ``make_uid(source, f"{sample_id}#{content hash}", turn)``
+    (``notes.uid_rekeyed_content``). The same uid in two files is usually not one record
+    either: LLaVA-Video-178K reuses a clip's id in its ``cap``, ``oe_qa`` and ``mc_qa``
+    files, so every row of such a group gets ``make_uid(source, f"{sample_id}@{file stem}",
+    turn)`` (``notes.uid_rekeyed``; true copies are then caught by the text dedup). Uids
+    still shared after that (two files with one stem) add the content hash to the stem
+    key. Re-keying is independent of file order, and rows without a collision keep
+    ``make_uid(source, sample_id, turn)``.
     """
     n0 = len(df)
-    df = df[~df.duplicated(["uid", "file"], keep="first")]
+    in_file = df.duplicated(["uid", "file"], keep=False)
+    if in_file.any():
+        digest = content_digests(df.loc[in_file])
+        copies = pd.DataFrame({"uid": df["uid"], "file": df["file"], "c": digest})
+        df = df[~(in_file & copies.duplicated(keep="first"))]
+        differ = df.duplicated(["uid", "file"], keep=False)
+        df = _rekey(df, differ, lambda sid, stem, c: f"{sid}#{c}", report, "uid_rekeyed_content")
     shared = df["uid"].duplicated(keep=False)
-    if shared.any():
-        sub = df.loc[shared]
-        stems = sub["file"].map(lambda f: os.path.splitext(os.path.basename(f))[0])
-        new = [
-            make_uid(src, f"{sid}@{stem}", turn)
-            for src, sid, stem, turn in zip(sub["source"], sub["sample_id"], stems, sub["turn"])
-        ]
-        df = df.copy()
-        df.loc[shared, "uid"] = new
-        report.notes["uid_rekeyed"] += int(shared.sum())
-        log.warning(
-            "%d candidates share a uid across files; re-keyed with the file stem", int(shared.sum())
-        )
-        df = df[~df["uid"].duplicated(keep="first")]
+    df = _rekey(df, shared, lambda sid, stem, c: f"{sid}@{stem}", report, "uid_rekeyed")
+    still = df["uid"].duplicated(keep=False)
+    df = _rekey(df, still, lambda sid, stem, c: f"{sid}@{stem}#{c}", report, "uid_rekeyed_content")
+    # Left: the same source, id, turn, file stem and content in two files: true copies.
+    df = df[~df["uid"].duplicated(keep="first")]
     report.drop("duplicate_uid", n0 - len(df))
     return df
+
+
+def _rekey(df: pd.DataFrame, mask: pd.Series, key, report: IngestReport, note: str) -> pd.DataFrame:
+    """``df`` with the uids of the ``mask`` rows made from ``key(sample_id, file stem,
+    content hash)``, counted in ``report.notes[note]``."""
+    n = int(mask.sum())
+    if not n:
+        return df
+    sub = df.loc[mask]
+    stems = sub["file"].map(lambda f: os.path.splitext(os.path.basename(f))[0])
+    digests = content_digests(sub)
+    new = [
+        make_uid(src, key(sid, stem, c), turn)
+        for src, sid, stem, c, turn in zip(
+            sub["source"], sub["sample_id"], stems, digests, sub["turn"]
+        )
+    ]
+    df = df.copy()
+    df.loc[mask, "uid"] = new
+    report.notes[note] += n
+    log.warning("%d candidates share a uid; re-keyed (%s)", n, note)
+    return df
+
+
+def content_digests(df: pd.DataFrame) -> pd.Series:
+    """16 hex chars of sha1 over a row's media (relative to its file's folder, so the
+    hash is the same on every machine), question and answer."""
+    out = []
+    for file, media, q, a in zip(df["file"], df["media"], df["question"], df["answer"]):
+        base = os.path.dirname(str(file))
+        rel = "|".join(os.path.relpath(str(m), base) for m in (media if media is not None else []))
+        out.append(hashlib.sha1(f"{rel}\x1e{q}\x1f{a}".encode()).hexdigest()[:16])
+    return pd.Series(out, index=df.index, dtype=object)
 
 
 def text_key(df: pd.DataFrame) -> pd.Series:

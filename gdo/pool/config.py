@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from gdo.utils.checks import check_choice, check_range
 
 
 @dataclass
@@ -48,7 +51,7 @@ class PoolConf:
     check_media: bool = False
     # Also open every media file (decord for videos, PIL for images) to catch corrupt ones.
     probe_media: bool = False
-    # At most this many QA turns per video (per clip id), in file order; <= 0: no cap.
+    # At most this many QA turns per video (per clip id), in file order; 0: no cap.
     max_turns_per_video: int = 8
     # Drop candidates whose normalized question + answer repeat on the same media.
     dedup_text: bool = True
@@ -60,3 +63,18 @@ class PoolConf:
     workers: int | None = None
     # Recompute even when the manifest key matches.
     force: bool = False
+
+
+def check_pool(pool: Any) -> None:
+    """Refuse ``pool.*`` values outside their range (:class:`ConfigError`)."""
+    check_choice("pool.on_error", pool.on_error, ("raise", "skip"))
+    check_range("pool.max_turns_per_video", pool.max_turns_per_video, 0, hint="0: no cap")
+    check_range("pool.workers", pool.workers, 1, optional=True)
+    check_range("pool.buckets.long_video_min_s", pool.buckets.long_video_min_s, 0)
+    for i, how in enumerate(pool.buckets.duration_order):
+        check_choice(f"pool.buckets.duration_order[{i}]", how, ("metadata", "data_source", "probe"))
+    check_choice(
+        "pool.buckets.unknown_duration_bucket",
+        pool.buckets.unknown_duration_bucket,
+        ("short_video", "long_video"),
+    )

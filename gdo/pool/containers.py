@@ -24,6 +24,8 @@ from gdo.pool.sampling import sample_indices
 from gdo.pool.schema import COLUMNS, candidates_frame
 from gdo.utils.errors import InputError
 from gdo.utils.progress import progress
+from gdo.utils.tables import read_parquet
+from gdo.utils.text import BOM, wide_encoding, wide_error
 
 try:  # orjson parses ~2x faster; the stdlib is the fallback with the same behaviour
     import orjson
@@ -51,25 +53,28 @@ def gc_paused() -> Iterator[None]:
 def container_of(path: str, ext: str) -> str:
     """``parquet``, ``JSONL`` or ``JSON list``: by extension, then by the first bytes.
 
-    A ``.json`` file whose first line is a complete object is JSONL (common in the wild).
+    A ``.json`` file whose first line is a complete object is JSONL (common in the wild),
+    unless that line is all the file holds: then it is one JSON document (one record, or
+    an object where a list was expected, which its reader refuses as a whole file).
     """
     if ext == ".parquet":
         return "parquet"
     if ext == ".jsonl":
         return "JSONL"
     with open(path, "rb") as fh:
-        head = fh.read(64).lstrip()
+        head = fh.read(64).removeprefix(BOM).lstrip()
         if not head.startswith(b"{"):
             return "JSON list" if head.startswith(b"[") or ext == ".json" else "JSONL"
         fh.seek(0)
-        first = fh.readline()
+        first = fh.readline().removeprefix(BOM)
         while first and not first.strip():
             first = fh.readline()
+        alone = all(is_blank(line) for line in fh)
     try:
         json.loads(first)
     except ValueError:
         return "JSON list"  # a pretty-printed object: the JSON reader says what is wrong
-    return "JSONL"
+    return "JSON list" if alone else "JSONL"
 
 
 def jsonl_records(
@@ -99,9 +104,33 @@ def jsonl_keep(
 
 def is_blank(line: bytes) -> bool:
     """A line the JSONL reader skips without counting it as a record: empty or only
-    whitespace (of any length). The record counter of a sampling mask, the span planner
-    and the readers all use this rule, so record ordinals agree between them."""
-    return not line.strip()
+    whitespace (of any length), or only a UTF-8 byte-order mark. The record counter of a
+    sampling mask, the span planner and the readers all use this rule, so record ordinals
+    agree between them."""
+    stripped = line.strip()
+    return not stripped or stripped == BOM
+
+
+def file_problem(ctx: FileContext, container: str) -> tuple[InputError, str] | None:
+    """Why a JSON / JSONL file cannot be read at all: (error, reason) or None.
+
+    UTF-16 / UTF-32 text (``not_utf8``) and a file without a single record
+    (``empty_file``: nothing but blank lines; an empty JSON list is found by its reader).
+    """
+    with open(ctx.file, "rb") as fh:
+        wide = wide_encoding(fh.read(64))
+        if wide:
+            return wide_error(ctx.file, wide, f"({ctx.variant})"), "not_utf8"
+        fh.seek(0)
+        if container == "JSONL" and all(is_blank(line) for line in fh):
+            return _empty(ctx), "empty_file"
+    return None
+
+
+def _empty(ctx: FileContext) -> InputError:
+    return InputError(
+        ctx.file, f"({ctx.variant})", None, "at least one record", reason="empty file: no records"
+    )
 
 
 def jsonl_span_records(
@@ -137,8 +166,8 @@ def jsonl_span_records(
             done += len(line)
             if lineno % 65536 == 0:
                 bar.update(done - bar.n)
-            # is_blank, inlined (hot loop): a blank line starts with a byte <= b" "
-            if line[0] <= 32 and not line.strip():
+            # is_blank, inlined (hot loop): a blank line starts with a byte <= b" " (or a BOM)
+            if (line[0] <= 32 or line[0] == 0xEF) and is_blank(line):
                 continue
             ordinal += 1
             if keep is not None and not keep[ordinal]:
@@ -147,10 +176,22 @@ def jsonl_span_records(
             try:
                 rec = _loads(line)
             except _JSON_ERRORS as exc:
-                report.problem(_json_error(ctx, exc, line, lineno), "malformed_record")
-                continue
+                rec = _after_bom(line) if lineno == 0 else None
+                if rec is None:
+                    report.problem(_json_error(ctx, exc, line, lineno), "malformed_record")
+                    continue
             yield lineno, rec
         bar.update(done - bar.n)
+
+
+def _after_bom(line: bytes) -> Any:
+    """The record of a file's first line behind a UTF-8 byte-order mark (None: none)."""
+    if not line.startswith(BOM):
+        return None
+    try:
+        return _loads(line[len(BOM) :])
+    except _JSON_ERRORS:
+        return None
 
 
 class _NoBar:
@@ -171,9 +212,10 @@ class _NoBar:
 def json_records(
     ctx: FileContext, strategy: str, seed: int, report: IngestReport, info: dict
 ) -> Iterator[tuple[int, Any]]:
-    """(record index, record) of a JSON-list file; a broken file is one problem."""
+    """(record index, record) of a JSON-list file; a broken or empty file is one file
+    problem (:meth:`IngestReport.file_problem`)."""
     with open(ctx.file, "rb") as fh:
-        data = fh.read()
+        data = fh.read().removeprefix(BOM)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -191,10 +233,13 @@ def json_records(
         report.problem(err, "non_utf8_file", 1)
         text = data.decode("utf-8", errors="replace")
     del data
+    if not text.strip():
+        report.file_problem(_empty(ctx), "empty_file", info)
+        return
     try:
         records = json.loads(text)
     except json.JSONDecodeError as exc:
-        report.problem(
+        report.file_problem(
             InputError(
                 ctx.file,
                 f"line {exc.lineno} column {exc.colno} ({ctx.variant})",
@@ -203,22 +248,24 @@ def json_records(
                 reason=f"malformed JSON ({exc.msg})",
             ),
             "malformed_file",
+            info,
         )
         return
     del text
     if isinstance(records, dict) and ("conversations" in records or "messages" in records):
         records = [records]
     if not isinstance(records, list):
-        report.problem(
-            InputError(
-                ctx.file,
-                f"({ctx.variant})",
-                None,
-                "a JSON list of records",
-                got=type(records).__name__,
-            ),
+        got = type(records).__name__
+        if isinstance(records, dict):
+            got = "an object with keys " + ", ".join(sorted(map(str, records))[:8])
+        report.file_problem(
+            InputError(ctx.file, f"({ctx.variant})", None, "a JSON list of records", got=got),
             "malformed_file",
+            info,
         )
+        return
+    if not records:
+        report.file_problem(_empty(ctx), "empty_file", info)
         return
     chosen = sample_indices(len(records), strategy, seed, ctx.file)
     if chosen is not None:
@@ -227,6 +274,20 @@ def json_records(
     info["records"] += len(indices)
     for i in progress(indices, desc=f"pool {ctx.stem}", unit="rec"):
         yield i, records[i]
+
+
+def read_parquet_file(ctx: FileContext, report: IngestReport, info: dict) -> pd.DataFrame | None:
+    """The table of a parquet pool file; None when it is no parquet or has no rows
+    (a file problem: raised, or skipped and counted)."""
+    try:
+        frame = read_parquet(ctx.file, "(parquet)")
+    except InputError as exc:
+        report.file_problem(exc, "unreadable_file", info)
+        return None
+    if not len(frame):
+        report.file_problem(_empty(ctx), "empty_file", info)
+        return None
+    return frame
 
 
 def parquet_records(
@@ -280,14 +341,67 @@ def candidates_parquet(
             ", ".join(missing),
             "every candidate column of gdo.pool.schema.COLUMNS",
         )
+    for column, kind in COLUMNS.items():
+        check_column(frame[column], kind, ctx)
     chosen = sample_indices(len(frame), strategy, seed, ctx.file)
     if chosen is not None:
         report.drop("sampling_records", len(frame) - len(chosen))
         frame = frame.iloc[chosen]
-    info.update(records=len(frame), candidates=len(frame), variant="candidates, parquet")
-    report.files.append(info)
+    info.update(records=len(frame))
     cols = {c: [_plain(v) for v in frame[c].tolist()] for c in COLUMNS}
     return candidates_frame(cols)
+
+
+def check_column(values: pd.Series, kind: str, ctx: FileContext) -> None:
+    """:class:`InputError` naming the column, its first bad row and the expected type
+    when a candidates parquet column does not hold ``kind`` values (see COLUMNS)."""
+    dtype = values.dtype
+    right_dtype = {
+        "int64": pd.api.types.is_integer_dtype(dtype),
+        "float64": dtype.kind in "iuf",  # NaN is fine: an unknown duration
+        "bool": pd.api.types.is_bool_dtype(dtype),
+        "str": isinstance(dtype, pd.StringDtype),
+    }.get(kind, False)
+    # Fast path: the right dtype without nulls needs no look at each value.
+    if right_dtype and (kind == "float64" or not values.isna().any()):
+        return
+    bad = _first_bad(values, _GOOD[kind])
+    if bad is not None:
+        row, value = bad
+        raise InputError(
+            ctx.file,
+            f"row {row} (candidates parquet)",
+            str(values.name),
+            f"{kind} values (gdo.pool.schema.COLUMNS)",
+            got=f"{value!r} in a column of dtype {dtype}",
+        )
+
+
+def _is_int(v: Any) -> bool:
+    if isinstance(v, bool | np.bool_):
+        return False
+    return isinstance(v, int | np.integer) or (isinstance(v, float) and v.is_integer())
+
+
+_GOOD = {
+    "int64": _is_int,
+    "float64": lambda v: (
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+    ),
+    "bool": lambda v: isinstance(v, bool | np.bool_),
+    "str": lambda v: isinstance(v, str),
+    "list[str]": lambda v: (
+        isinstance(v, list | tuple | np.ndarray) and all(isinstance(x, str) for x in v)
+    ),
+}
+
+
+def _first_bad(values: pd.Series, good) -> tuple[int, Any] | None:
+    """(row, value) of the first value ``good`` refuses; None when every value passes."""
+    for row, value in enumerate(values.tolist()):
+        if not good(value):
+            return row, value
+    return None
 
 
 def _json_error(ctx: FileContext, exc: Exception, line: bytes, line_index: int) -> InputError:

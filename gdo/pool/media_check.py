@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 from gdo.media.errors import MediaError
@@ -38,18 +39,21 @@ class PathResolver:
 
 
 def media_problem(path: str, kind: str, probe: bool, probe_cache: dict[str, Any]) -> str | None:
-    """Why a media file cannot be used (None when it can): missing, empty, corrupt.
+    """Why a media file cannot be used (None when it can): missing, not a regular file
+    (a folder named ``x.mp4``), empty, corrupt.
 
     ``probe`` opens the file (decord for videos, PIL for images); a probed video's
     :class:`VideoInfo` is stored in ``probe_cache`` so durations reuse it.
     """
     try:
-        size = os.stat(path).st_size
+        st = os.stat(path)
     except FileNotFoundError:
         return "file not found"
     except OSError as exc:
         return f"cannot stat ({exc.strerror})"
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a folder)" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+    if st.st_size == 0:
         return "zero-length file"
     if not probe:
         return None

@@ -21,11 +21,13 @@ from gdo.pool.config import BucketConf
 from gdo.pool.containers import (
     candidates_parquet,
     container_of,
+    file_problem,
     gc_paused,
     json_records,
     jsonl_keep,
     jsonl_span_records,
     parquet_records,
+    read_parquet_file,
 )
 from gdo.pool.parallel import PARALLEL_MIN_BYTES, read_jsonl_parallel, resolve_workers
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
@@ -65,7 +67,9 @@ def read_candidates(
     Multi-turn records give one candidate per QA pair; ``source`` is the record's
     ``data_source``, else ``source``, else the file stem. ``on_error="skip"`` counts
     bad records in ``report`` (and logs them) instead of raising; ``check_media`` /
-    ``probe_media`` stat / open every media file. Sampling (``first:50%``,
+    ``probe_media`` stat / open every media file. A file that cannot be read at all
+    (no parquet, UTF-16 text, malformed JSON, no records) raises, or with ``on_error="skip"``
+    is left out and counted in ``report.skipped_files``. Sampling (``first:50%``,
     ``end:N``, ``random:N``) is applied to records before they are converted.
     A JSONL file of at least ``parallel_min_bytes`` is parsed by ``workers`` processes,
     this one included (None: ``min(4, usable CPUs)``; 1: in-process), with the same
@@ -100,12 +104,23 @@ def read_candidates(
     info: dict[str, Any] = {"path": ctx.file, "records": 0}
 
     if container == "parquet":
-        frame = pd.read_parquet(path)
+        frame = read_parquet_file(ctx, report, info)
+        if frame is None:
+            return _finish(empty_candidates(), ctx, info, report, conv)
         if format == "candidates" or (format == "auto" and set(COLUMNS) <= set(frame.columns)):
-            return candidates_parquet(frame, ctx, sampling_strategy, seed, report, info)
+            ctx.variant = "candidates, parquet"
+            try:
+                table = candidates_parquet(frame, ctx, sampling_strategy, seed, report, info)
+            except InputError as exc:
+                report.file_problem(exc, "malformed_file", info)
+                table = empty_candidates()
+            return _finish(table, ctx, info, report, conv)
         records: Iterator[tuple[int, Any]] = parquet_records(
             frame, sampling_strategy, seed, ctx, report, info
         )
+    elif (problem := file_problem(ctx, container)) is not None:
+        report.file_problem(*problem, info)
+        return _finish(empty_candidates(), ctx, info, report, conv)
     elif container == "JSONL":
         keep = jsonl_keep(ctx, sampling_strategy, seed, report)
         n_workers = resolve_workers(workers)

@@ -19,9 +19,12 @@ MAX_MESSAGES = 20
 class IngestReport:
     """Counts of an ingestion run: per file, dropped by reason, and sample error messages.
 
-    Units: ``malformed_record`` counts records (lines), ``malformed_file`` files,
-    ``sampling_records`` records left out by a sampling strategy; every other reason
-    counts candidates.
+    Units: ``dropped`` counts rows: ``malformed_record`` records (lines),
+    ``sampling_records`` records left out by a sampling strategy, every other reason
+    candidates (``non_utf8_file``: files kept with U+FFFD in place of the bad bytes).
+    ``skipped_files`` counts whole files left out (``empty_file``, ``malformed_file``,
+    ``unreadable_file``, ``not_utf8``), whose records nobody counted; each is also named
+    in ``files`` with its ``skipped`` reason.
     """
 
     on_error: str = "raise"
@@ -29,6 +32,7 @@ class IngestReport:
     files: list[dict[str, Any]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     notes: Counter = field(default_factory=Counter)
+    skipped_files: Counter = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
@@ -46,6 +50,17 @@ class IngestReport:
         elif total % 10000 == 0:
             log.warning("%d problems skipped so far (see the pool manifest)", total)
 
+    def file_problem(self, exc: InputError, reason: str, info: dict[str, Any]) -> None:
+        """Raise ``exc`` (on_error: raise) or leave out the whole file ``info`` describes:
+        counted under ``skipped_files``, named in ``files`` and logged."""
+        if self.on_error == "raise":
+            raise exc
+        self.skipped_files[reason] += 1
+        info["skipped"] = reason
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(f"[{reason}, whole file skipped] {exc}")
+        log.warning("skipped the whole file (%s): %s", reason, exc)
+
     def drop(self, reason: str, n: int) -> None:
         """Count ``n`` dropped under ``reason`` (a rule, not an error: never raises)."""
         if n:
@@ -55,6 +70,7 @@ class IngestReport:
         """JSON-able summary for the manifest."""
         return {
             "dropped": dict(sorted(self.dropped.items())),
+            "skipped_files": dict(sorted(self.skipped_files.items())),
             "files": self.files,
             "notes": dict(sorted(self.notes.items())),
             "messages": self.messages,

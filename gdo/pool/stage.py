@@ -45,6 +45,7 @@ def run(cfg) -> Path:
         "mcq": int(df["is_mcq"].sum()),
         "videos": int(df.loc[df["video_id"] != "", "video_id"].nunique()),
         "dropped": dict(sorted(report.dropped.items())),
+        "skipped_files": dict(sorted(report.skipped_files.items())),
     }
     write_manifest(
         out,

@@ -71,7 +71,15 @@ def explicit_budget(value: float, n_pool: int) -> int:
     v = float(value)
     if not np.isfinite(v) or v <= 0:
         raise ConfigError(f"select.budget: expected a count >= 1 or a share in (0, 1), got {value}")
-    return int(round(v * n_pool)) if v < 1 else int(round(v))
+    if v >= 1:
+        return int(round(v))
+    count = int(round(v * n_pool))
+    if count < 1:
+        raise ConfigError(
+            f"select.budget={value}: a share of the {n_pool} eligible candidates that rounds "
+            f"to {count}; give a larger share or a count >= 1"
+        )
+    return count
 
 
 def resolve_budget(
@@ -119,6 +127,16 @@ def resolve_budget(
     )
     if value > ratio_cap:
         value, bound = ratio_cap, "max_ratio"
+    if value < 1 and bound == "max_ratio":
+        raise ConfigError(
+            f"goal.max_ratio={goal.max_ratio} of the {n_pool} eligible candidates allows "
+            f"{ratio_cap} (goal {goal.name}); raise goal.max_ratio or set select.budget"
+        )
+    if value < 1:
+        raise ConfigError(
+            f"goal {goal.name}: a budget of {value} (recommended {rec}, goal.min_count={lo}, "
+            f"{n_pool} eligible candidates); raise goal.min_count or set select.budget"
+        )
     rationale["budget"] = value
     rationale["bound"] = bound
     return Budget(value, bound, rationale)

@@ -7,8 +7,11 @@ new YAML file; a typo in it fails by key name (``Key 'wieght' not in 'GoalConf'`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gdo.scoring.config import STRATUM_FIELDS, MixConf
+from gdo.utils.checks import check_choice, check_range
+from gdo.utils.errors import ConfigError
 
 GOAL_KINDS = ("gdo", "uniform")
 RELAX_POLICIES = ("error", "warn")
@@ -97,3 +100,54 @@ class SelectConf:
     write_llava: bool = True  # train.json (LLaVA-Video records)
     write_messages: bool = True  # train.jsonl (ms-swift messages rows)
     plot: bool = True  # composition.png
+
+
+def check_goal(goal: Any) -> None:
+    """Refuse goal values outside their range (:class:`ConfigError` naming key and value).
+
+    Counts are >= 0 (``max_count`` and ``paper_size`` >= 1), ratios and shares within
+    [0, 1] (``max_ratio`` above 0), factors and floors >= 0, ``multiplier`` above 0.
+    """
+    check_choice("goal.kind", goal.kind, GOAL_KINDS)
+    check_range("goal.min_count", goal.min_count, 0)
+    check_range("goal.max_count", goal.max_count, 1)
+    if int(goal.min_count) > int(goal.max_count):
+        raise ConfigError(
+            f"goal.min_count={goal.min_count} > goal.max_count={goal.max_count} (goal {goal.name})"
+        )
+    check_range("goal.max_ratio", goal.max_ratio, 0, 1, lo_open=True, hint="a share of the pool")
+    check_range("goal.budget_rule.tail_per_stratum", goal.budget_rule.tail_per_stratum, 0)
+    check_range("goal.budget_rule.coverage_weight", goal.budget_rule.coverage_weight, 0)
+    for name in ("video_share_min", "video_share_max"):
+        check_range(f"goal.{name}", getattr(goal, name), 0, 1, optional=True)
+    vmin, vmax = goal.video_share_min, goal.video_share_max
+    if vmin is not None and vmax is not None and vmin > vmax:
+        raise ConfigError(f"goal {goal.name}: video_share_min={vmin} > video_share_max={vmax}")
+    check_range("goal.min_temporal_share_of_video", goal.min_temporal_share_of_video, 0, 1)
+    check_range("goal.vds3_positives", goal.vds3_positives, 0)
+    check_range("goal.paper_size", goal.paper_size, 1)
+    for name in ("image", "short_video", "long_video", "temporal"):
+        check_range(f"goal.oversample.{name}", getattr(goal.oversample, name), 0)
+    for name, value in dict(goal.source_floors).items():
+        check_range(f"goal.source_floors.{name}", value, 0)
+    check_range("goal.default_source_floor", goal.default_source_floor, 0)
+    check_range("goal.score_floor_quantile", goal.score_floor_quantile, 0, 1, hi_open=True)
+    check_range("goal.multiplier", goal.multiplier, 0, lo_open=True)
+    check_range("goal.reference_count", goal.reference_count, 1, optional=True)
+
+
+def check_select(select: Any) -> None:
+    """Refuse ``select.*`` values outside their range (:class:`ConfigError`)."""
+    check_range(
+        "select.budget",
+        select.budget,
+        0,
+        lo_open=True,
+        optional=True,
+        hint="a count >= 1 or a share of the pool below 1",
+    )
+    budget = select.budget
+    if budget is not None and float(budget) >= 1 and not float(budget).is_integer():
+        raise ConfigError(f"select.budget={budget}: a count >= 1 must be a whole number")
+    check_choice("select.relax", select.relax, RELAX_POLICIES)
+    check_range("select.max_per_video", select.max_per_video, 0, hint="0: no cap")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gdo.scoring.stage import input_key
 from gdo.selection.budget import Budget, resolve_budget
-from gdo.selection.config import GOAL_KINDS, RELAX_POLICIES
+from gdo.selection.config import check_goal, check_select
 from gdo.selection.export import write_llava, write_messages
 from gdo.selection.fill import Selection, Spec, select
 from gdo.selection.goal_file import (
@@ -72,12 +72,8 @@ def select_goal(
     file: str = "scores.parquet",
 ) -> GoalSelection:
     """Select ``goal``'s subset from a scores table (pure: no files)."""
-    if goal.kind not in GOAL_KINDS:
-        raise ConfigError(f"goal.kind: expected one of {list(GOAL_KINDS)}, got {goal.kind!r}")
-    if select_conf.relax not in RELAX_POLICIES:
-        raise ConfigError(
-            f"select.relax: expected one of {list(RELAX_POLICIES)}, got {select_conf.relax!r}"
-        )
+    check_goal(goal)
+    check_select(select_conf)
     dropped = list(dropped or [])
     fields = list(select_conf.stratum_fields)
     score, excluded = goal_scores(scores, goal, dropped, file)

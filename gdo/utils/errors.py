@@ -46,3 +46,7 @@ class ConfigError(GdoError, ValueError):
 
 class InfeasibleError(GdoError):
     """Constraints that cannot all hold (names the constraint and the numbers)."""
+
+
+class StepError(GdoError):
+    """A stage run in a child process (``torchrun -m gdo ...``) failed; the child printed why."""

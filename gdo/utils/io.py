@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -63,6 +69,51 @@ def append_jsonl(fh, rows: list[dict], fsync: bool = True) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def temp_dir_for(target: str | os.PathLike) -> Path:
+    """``.<name>.tmp-<host>-<pid>`` beside ``target``: where this process builds a folder
+    before moving it into place (:func:`remove_stale_temp_dirs` finds those of dead
+    processes)."""
+    target = Path(target)
+    return target.parent / f".{target.name}.tmp-{socket.gethostname()}-{os.getpid()}"
+
+
+def remove_stale_temp_dirs(target: str | os.PathLike) -> list[Path]:
+    """Remove the temp folders beside ``target`` (:func:`temp_dir_for`, or the older
+    ``.<name>.tmp-<pid>``) whose process on this machine is gone.
+
+    A process killed with SIGKILL cannot clean up after itself; the next run does. A
+    folder whose process still runs (another build in progress), or that another
+    machine is writing on shared storage, is left alone.
+    """
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.tmp-(?:(.+)-)?(\d+)")
+    host = socket.gethostname()
+    removed = []
+    for entry in target.parent.iterdir():
+        m = pattern.fullmatch(entry.name)
+        if m is None or not entry.is_dir() or entry.is_symlink():
+            continue
+        pid = int(m.group(2))
+        if m.group(1) not in (None, host) or pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        log.info("removed %s, left by process %d that no longer runs", entry, pid)
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _json_default(obj: Any) -> Any:

@@ -1,7 +1,8 @@
 """``gdo world``: generate the embedded synthetic world into ``paths.world_dir``.
 
 The world is built in a sibling temp folder and moved into place at the end, so a
-crash never leaves half a world and a regenerated world has no stale files. The stage
+crash never leaves half a world and a regenerated world has no stale files; the temp
+folder of a run killed with SIGKILL is removed by the next run. The stage
 is skipped when the manifest key (``content_hash(cfg.world)``) matches.
 """
 
@@ -20,7 +21,13 @@ import pandas as pd
 import yaml
 
 from gdo.utils.errors import ConfigError
-from gdo.utils.io import atomic_write_json, atomic_write_parquet, atomic_write_text
+from gdo.utils.io import (
+    atomic_write_json,
+    atomic_write_parquet,
+    atomic_write_text,
+    remove_stale_temp_dirs,
+    temp_dir_for,
+)
 from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
 from gdo.utils.stage import world_dir
 from gdo.world.benchmarks import build_benchmarks
@@ -62,6 +69,7 @@ def run(cfg: Any) -> Path:
     """Generate the world (pool, pretrain split, benchmarks, truth) unless it is fresh."""
     out = world_dir(cfg)
     key = world_key(cfg)
+    remove_stale_temp_dirs(out)  # left by a run killed with SIGKILL
     if is_fresh(out, key):
         log.info("world %s is fresh (key %s): skipped", out, key)
         return out
@@ -71,7 +79,7 @@ def run(cfg: Any) -> Path:
             f"{MANIFEST}); refusing to replace it"
         )
     wcfg = to_world_conf(cfg.world)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    tmp = temp_dir_for(out)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
