@@ -1,8 +1,9 @@
 """Held-out clips and questions for the benchmark suites (other seeds, never a pool clip).
 
 Benchmarks carry no waste and balance their answer letters: the correct option's
-position cycles through the letters, so a letter prior scores chance, and the answers of
-count questions are balanced, so a constant answer ("1") does too.
+position cycles through the letters, so a letter prior scores chance, and the answer
+texts of each question type's main questions are balanced (``benchmarks.balance``:
+every type, or count types only), so a constant answer ("1", "red") scores chance too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from gdo.world.pool_writer import SCENARIO_OF
 from gdo.world.questions import QA, make_options, questions_for
 from gdo.world.scene import Clip, frames_hash, make_clip, render
 
-_MAX_REDRAWS = 200
-# Question types whose main question's answers are kept balanced within a suite.
+_MAX_REDRAWS = 400
+# Question types whose main question's answers are kept balanced with ``balance: counts``.
 BALANCED_QTYPES = ("moving_count", "count")
+BALANCE_MODES = ("all", "counts")
 
 
 @dataclass
@@ -47,9 +49,13 @@ class ClipMaker:
         forbidden: set[str],
         codec: str,
         counts: Counter,
+        variants: dict[str, list[str]] | None = None,
+        balance: str = "all",
     ) -> None:
         self.rng, self.scene, self.forbidden = rng, scene, forbidden
         self.codec, self.counts = codec, counts
+        self.variants = variants or {}
+        self.balance = balance
         self._letter = 0
         # Answers of count questions asked so far (accepted) and ever drawn, per type.
         self._answers: dict[str, Counter] = {}
@@ -62,10 +68,11 @@ class ClipMaker:
         return (self._letter - 1) % n_options
 
     def _balanced(self, qa: QA) -> bool:
-        """Keep count answers balanced: a count question whose answer has been asked more
-        often than another answer seen for its type is redrawn (otherwise "1" would win
-        most of a moving-count suite and a constant answer would score well)."""
-        if qa.qtype not in BALANCED_QTYPES:
+        """Keep answer texts balanced: a question whose answer has been asked more often
+        than another answer seen for its type is redrawn (otherwise "1" would win most of
+        a moving-count suite and a constant answer would score well). ``balance: counts``
+        balances the count types only."""
+        if self.balance == "counts" and qa.qtype not in BALANCED_QTYPES:
             return True
         asked = self._answers.setdefault(qa.qtype, Counter())
         drawn = self._drawn.setdefault(qa.qtype, set())
@@ -83,8 +90,10 @@ class ClipMaker:
         *,
         extra: int = 0,
         min_space: int = 2,
+        extra_types: tuple[str, ...] | None = None,
     ) -> tuple[Clip, np.ndarray, list[BenchQuestion]]:
-        """A fresh clip with a question of ``qtype`` and up to ``extra`` other questions.
+        """A fresh clip with a question of ``qtype`` and up to ``extra`` other questions
+        (of ``extra_types`` when given, e.g. the suite's own question types).
 
         Only questions whose answer space holds ``min_space`` answers are asked, so a
         suite with a fixed number of options never gets a yes/no question.
@@ -96,7 +105,11 @@ class ClipMaker:
             n_frames = int(rng.integers(frames[0], frames[1] + 1))
             scenario = SCENARIO_OF.get(qtype) or str(rng.choice(["motion", "change", "static"]))
             clip = make_clip(rng, scenario, n_frames, self.scene)
-            cands = [q for q in questions_for(clip, rng, self.scene) if len(q.space) >= min_space]
+            cands = [
+                q
+                for q in questions_for(clip, rng, self.scene, self.variants)
+                if len(q.space) >= min_space
+            ]
             first = [q for q in cands if q.qtype == qtype]
             if not first:
                 self.counts["benchmark_redraws_no_question"] += 1
@@ -111,7 +124,11 @@ class ClipMaker:
                 self.counts["benchmark_redraws_answer_balance"] += 1
                 continue
             self.forbidden.add(h)
-            others = [q for q in cands if q.key != head.key]
+            others = [
+                q
+                for q in cands
+                if q.key != head.key and (extra_types is None or q.qtype in extra_types)
+            ]
             rng.shuffle(others)
             chosen = [head, *others[:extra]]
             qs = []

@@ -20,7 +20,7 @@ import pandas as pd
 from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_parquet, atomic_write_text
 from gdo.utils.progress import progress
-from gdo.world.bench_clips import BenchQuestion, ClipMaker, time_reference
+from gdo.world.bench_clips import BALANCE_MODES, BenchQuestion, ClipMaker, time_reference
 from gdo.world.config import WorldConf
 from gdo.world.formats import dotted, parenthesised
 
@@ -84,13 +84,17 @@ def build_benchmarks(
     ``(path, n_frames)``. ``forbidden`` (clip content hashes) grows with every clip drawn.
     """
     root = world_dir / "benchmarks"
+    b = cfg.benchmarks
+    _check_suites(b)
     index: list[dict[str, str]] = []
     truth: list[dict[str, Any]] = []
     videos: list[tuple[Path, int]] = []
     builders = (_mvbench, _videomme, _mlvu, _lvbench)
     for i, (name, build) in enumerate(zip(SUITES, builders)):
         rng = np.random.default_rng([cfg.seed, cfg.benchmarks.seed_offset, i])
-        maker = ClipMaker(rng, cfg.scene, forbidden, cfg.codec, counts)
+        maker = ClipMaker(
+            rng, cfg.scene, forbidden, cfg.codec, counts, cfg.question_variants, b.balance
+        )
         entry, rows = build(cfg, root, maker)
         index.append({"name": name, "kind": name, **entry})
         for r in rows:
@@ -100,6 +104,27 @@ def build_benchmarks(
         counts[f"benchmark:{name}"] = len(rows)
     atomic_write_json(root / "index.json", index)
     return index, truth, videos
+
+
+def _check_suites(b) -> None:
+    """Fail early, naming the ``world.benchmarks`` key, on unknown question or task types."""
+    known = set(VIDEOMME_TASK)
+    for key, values, allowed in (
+        ("mvbench_subtasks", b.mvbench_subtasks, set(MVBENCH_QTYPE)),
+        ("videomme_qtypes", b.videomme_qtypes, known),
+        ("mlvu_tasks", b.mlvu_tasks, set(MLVU_QTYPE)),
+        ("lvbench_qtypes", b.lvbench_qtypes, known),
+    ):
+        unknown = [v for v in values if v not in allowed]
+        if unknown or not values:
+            raise ConfigError(
+                f"world.benchmarks.{key}: expected a non-empty list of {sorted(allowed)}, "
+                f"got {list(values)}"
+            )
+    if b.balance not in BALANCE_MODES:
+        raise ConfigError(
+            f"world.benchmarks.balance: expected one of {BALANCE_MODES}, got {b.balance}"
+        )
 
 
 def _truth(
@@ -130,12 +155,6 @@ def _frames(cfg: WorldConf, kind: str) -> tuple[int, int]:
 
 def _mvbench(cfg: WorldConf, root: Path, maker: ClipMaker):
     b = cfg.benchmarks
-    unknown = [s for s in b.mvbench_subtasks if s not in MVBENCH_QTYPE]
-    if unknown:
-        raise ConfigError(
-            f"world.benchmarks.mvbench_subtasks: no world question type for "
-            f"{unknown} (known: {sorted(MVBENCH_QTYPE)})"
-        )
     rows = []
     for sub in b.mvbench_subtasks:
         records = []
@@ -167,13 +186,18 @@ def _video_id(rng: np.random.Generator) -> str:
 def _videomme(cfg: WorldConf, root: Path, maker: ClipMaker):
     b = cfg.benchmarks
     durations = {"short": (10.0, 60.0), "medium": (60.0, 240.0), "long": (240.0, 600.0)}
-    qtypes = [q for q in VIDEOMME_TASK if q != "existence"]
+    qtypes = list(b.videomme_qtypes)
     out, rows = [], []
     for v in progress(range(b.videomme_videos), desc="videomme", unit="video"):
         dur = ("short", "medium", "long")[v % 3]
         qtype = qtypes[v % len(qtypes)]
         clip, pixels, qs = maker.draw(
-            qtype, _frames(cfg, dur), 4, extra=b.videomme_questions_per_video - 1, min_space=4
+            qtype,
+            _frames(cfg, dur),
+            4,
+            extra=b.videomme_questions_per_video - 1,
+            min_space=4,
+            extra_types=tuple(qtypes),
         )
         vid = _video_id(maker.rng)
         path = root / "videomme" / "data" / f"{vid}.mp4"
@@ -209,7 +233,7 @@ def _mlvu(cfg: WorldConf, root: Path, maker: ClipMaker):
     lo, hi = b.mlvu_options
     if not 2 <= lo <= hi <= 6:
         raise ConfigError(f"world.benchmarks.mlvu_options: need 2 <= lo <= hi <= 6, got {lo}..{hi}")
-    tasks = list(MLVU_QTYPE)
+    tasks = list(b.mlvu_tasks)
     out, rows = [], []
     for j in progress(range(b.mlvu), desc="mlvu", unit="q"):
         task = tasks[j % len(tasks)]
@@ -237,7 +261,7 @@ def _mlvu(cfg: WorldConf, root: Path, maker: ClipMaker):
 
 def _lvbench(cfg: WorldConf, root: Path, maker: ClipMaker):
     b = cfg.benchmarks
-    qtypes = [q for q in LVBENCH_QUESTION_TYPE if q != "existence"]
+    qtypes = list(b.lvbench_qtypes)
     lines, rows = [], []
     for v in progress(range(b.lvbench_videos), desc="lvbench", unit="video"):
         clip, pixels, qs = maker.draw(
@@ -246,6 +270,7 @@ def _lvbench(cfg: WorldConf, root: Path, maker: ClipMaker):
             4,
             extra=b.lvbench_questions_per_video - 1,
             min_space=4,
+            extra_types=tuple(qtypes),
         )
         key = f"lv{v:05d}"
         path = root / "lvbench" / "video" / f"{key}.mp4"

@@ -75,6 +75,13 @@ class SceneConf:
     directions: list[str] = field(default_factory=lambda: ["left", "right", "up", "down"])
     short_frames: list[int] = field(default_factory=lambda: [8, 16])
     long_frames: list[int] = field(default_factory=lambda: [32, 64])
+    # Sequence clips: ``overlap`` (shape i on screen from segment i to i + 2 of n + 1) or
+    # ``split`` (shape i alone in its own segment i of n: with 2 shapes, the halves).
+    sequence: str = "overlap"
+    # When the shape of a change clip changes colour: ``third`` (a frame drawn in the middle
+    # third) or ``middle`` (exactly half-way, so that the first and second half of any
+    # uniformly sampled frames show one colour each).
+    change_at: str = "third"
 
 
 @dataclass
@@ -93,11 +100,47 @@ class BenchmarkSizes:
     )
     videomme_videos: int = 80
     videomme_questions_per_video: int = 3
+    # Question types of the main question of each Video-MME / LVBench video (in turn).
+    videomme_qtypes: list[str] = field(
+        default_factory=lambda: [
+            "appearance_order",
+            "state_change",
+            "moving_count",
+            "motion_direction",
+            "colour",
+            "count",
+        ]
+    )
     mlvu: int = 200
+    # MLVU task types asked (in turn); known: order, plotQA, count, anomaly_reco, needleQA,
+    # topic_reasoning.
+    mlvu_tasks: list[str] = field(
+        default_factory=lambda: [
+            "order",
+            "plotQA",
+            "count",
+            "anomaly_reco",
+            "needleQA",
+            "topic_reasoning",
+        ]
+    )
     mlvu_options: list[int] = field(default_factory=lambda: [4, 6])
     lvbench_videos: int = 56
     lvbench_questions_per_video: int = 3
     lvbench_frames: list[int] = field(default_factory=lambda: [48, 64])
+    lvbench_qtypes: list[str] = field(
+        default_factory=lambda: [
+            "appearance_order",
+            "state_change",
+            "moving_count",
+            "motion_direction",
+            "colour",
+            "count",
+        ]
+    )
+    # Answer texts balanced within each question type's main questions: ``all`` types, or
+    # ``counts`` (count and moving_count only).
+    balance: str = "all"
     seed_offset: int = 1000
 
 
@@ -139,6 +182,9 @@ class WorldConf:
     scene: SceneConf = field(default_factory=SceneConf)
     n_options: int = 4
     mc_answer: str = "letter_text"
+    # Wrong-answer waste: ``any`` other answer, or ``contradicted`` (one the media rules out,
+    # e.g. a colour not on screen), which a model that sees the media can flag.
+    wrong_answer: str = "any"
     question_mix: dict[str, float] = field(
         default_factory=lambda: {
             "appearance_order": 1.3,
@@ -153,6 +199,14 @@ class WorldConf:
     image_question_mix: dict[str, float] = field(
         default_factory=lambda: {"colour": 1.0, "count": 1.0, "existence": 0.6}
     )
+    # Which variants of a question type are asked (pool, pretrain and benchmarks); a type
+    # not named keeps all of its variants: appearance_order first | second | last,
+    # state_change start | end.
+    question_variants: dict[str, list[str]] = field(default_factory=dict)
+    # Clips a video's static main question (colour, count, existence) is asked about when
+    # the clip is not still: shapes that move, or a shape that changes colour (whose
+    # state-change question then joins the clip's other questions).
+    static_question_scenarios: list[str] = field(default_factory=lambda: ["motion", "change"])
     sources: list[SourceConf] = field(default_factory=lambda: [SourceConf()])
     benchmarks: BenchmarkSizes = field(default_factory=BenchmarkSizes)
     pretrain: PretrainConf = field(default_factory=PretrainConf)

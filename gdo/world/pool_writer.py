@@ -21,7 +21,14 @@ from gdo.utils.progress import progress
 from gdo.world.config import DURATIONS, STATIC_QTYPES, SourceConf, WorldConf
 from gdo.world.formats import conversation, llava_mc_answer, llava_mc_question
 from gdo.world.media_io import write_png, write_video
-from gdo.world.questions import QA, check_question_mix, make_options, questions_for, wrong_answer
+from gdo.world.questions import (
+    QA,
+    check_question_mix,
+    check_question_variants,
+    make_options,
+    questions_for,
+    wrong_answer,
+)
 from gdo.world.scene import Clip, check_scene, frames_hash, make_clip, render
 
 # Seconds per LLaVA-Video duration folder.
@@ -39,6 +46,7 @@ SCENARIO_OF = {
 }
 MAX_QA_PER_VIDEO = 8
 WASTE_KINDS = ("duplicate", "leaked", "static", "wrong")
+WRONG_STYLES = ("any", "contradicted")
 
 
 @dataclass
@@ -114,6 +122,17 @@ def build_pool(cfg: WorldConf, media_dir: Path) -> PoolOutput:
         raise ConfigError(f"world.mc_answer: expected letter or letter_text, got {cfg.mc_answer}")
     check_question_mix(cfg.question_mix, "world.question_mix")
     check_question_mix(cfg.image_question_mix, "world.image_question_mix")
+    check_question_variants(cfg.question_variants)
+    if cfg.wrong_answer not in WRONG_STYLES:
+        raise ConfigError(
+            f"world.wrong_answer: expected one of {WRONG_STYLES}, got {cfg.wrong_answer}"
+        )
+    moving = ("motion", "change")
+    if not cfg.static_question_scenarios or set(cfg.static_question_scenarios) - set(moving):
+        raise ConfigError(
+            f"world.static_question_scenarios: expected a non-empty list of {moving}, "
+            f"got {list(cfg.static_question_scenarios)}"
+        )
     names = [source_name(s) for s in cfg.sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"world.sources: duplicate source names {sorted(names)}")
@@ -199,8 +218,8 @@ def _draw_clip(cfg: WorldConf, src: SourceConf, rng, mix, static: bool):
             scenario = "static"
         else:
             qtype = _weighted(rng, mix)
-            # Static questions on a non-static clip: the clip still moves or changes.
-            scenario = SCENARIO_OF.get(qtype) or str(rng.choice(["motion", "change"]))
+            # Static questions on a non-static clip: the clip still moves (or changes).
+            scenario = SCENARIO_OF.get(qtype) or str(rng.choice(cfg.static_question_scenarios))
     return make_clip(rng, scenario, n_frames, scene), n_frames, qtype
 
 
@@ -214,7 +233,11 @@ def _weighted(rng, weights: dict[str, float]) -> str:
 
 def _items(cfg, src, rng, clip: Clip, mix, static: bool, primary: str, counts: Counter):
     """Pick the clip's questions and apply this source's waste kinds to them."""
-    cands = [q for q in questions_for(clip, rng, cfg.scene) if mix.get(q.qtype, 0) > 0]
+    cands = [
+        q
+        for q in questions_for(clip, rng, cfg.scene, cfg.question_variants)
+        if mix.get(q.qtype, 0) > 0
+    ]
     if static:
         cands = [q for q in cands if q.qtype in STATIC_QTYPES]
     k_req = int(rng.integers(src.qa_min, src.qa_max + 1))
@@ -246,7 +269,7 @@ def _items(cfg, src, rng, clip: Clip, mix, static: bool, primary: str, counts: C
         if kind == "leaked":
             text = f"{qa.leak} {text}"
         elif kind == "wrong":
-            answer = wrong_answer(rng, qa, options or None)
+            answer = wrong_answer(rng, qa, options or None, cfg.wrong_answer)
         items.append(Item(qa, text, answer, str(kind), options))
         mc_flags.append(is_mc)
     # Near-duplicates come after their original: same question, same clip, same answer.

@@ -66,7 +66,9 @@ def build_pretrain(
             n_frames = int(rng.integers(scene.short_frames[0], scene.short_frames[1] + 1))
             scenario = SCENARIO_OF.get(qtype) or str(rng.choice(["motion", "static"]))
         clip = make_clip(rng, scenario, n_frames, scene)
-        qas = [q for q in questions_for(clip, rng, scene) if q.qtype in weights]
+        qas = [
+            q for q in questions_for(clip, rng, scene, cfg.question_variants) if q.qtype in weights
+        ]
         if not qas:
             counts["pretrain_clips_without_questions"] += 1
             continue

@@ -126,8 +126,47 @@ def _qa(
     return QA(qtype, variant, texts[0], answer, space, list(near or []), texts, leak)
 
 
-def questions_for(clip: Clip, rng: np.random.Generator, scene: SceneConf) -> list[QA]:
-    """Every question the clip supports, with true answers computed from its objects."""
+def questions_for(
+    clip: Clip,
+    rng: np.random.Generator,
+    scene: SceneConf,
+    variants: dict[str, list[str]] | None = None,
+) -> list[QA]:
+    """Every question the clip supports, with true answers computed from its objects.
+
+    ``variants`` (``world.question_variants``) keeps only the named variants of a question
+    type (e.g. ``{"appearance_order": ["first"]}``); the random draws are the same either
+    way, so restricting variants changes no other question.
+    """
+    out = _all_questions(clip, rng, scene)
+    if not variants:
+        return out
+    return [q for q in out if q.qtype not in variants or q.variant in variants[q.qtype]]
+
+
+def check_question_variants(variants: dict[str, list[str]]) -> None:
+    """Fail on unknown question types or variants in ``world.question_variants``."""
+    from gdo.utils.errors import ConfigError
+
+    known: dict[str, set[str]] = {}
+    for qtype, variant in TEMPLATES:
+        if variant:
+            known.setdefault(qtype, set()).add(variant)
+    for qtype, names in variants.items():
+        if qtype not in known:
+            raise ConfigError(
+                f"world.question_variants.{qtype}: expected one of {sorted(known)} "
+                "(types with variants)"
+            )
+        bad = [v for v in names if v not in known[qtype]]
+        if bad or not names:
+            raise ConfigError(
+                f"world.question_variants.{qtype}: expected a non-empty list of "
+                f"{sorted(known[qtype])}, got {list(names)}"
+            )
+
+
+def _all_questions(clip: Clip, rng: np.random.Generator, scene: SceneConf) -> list[QA]:
     colours = list(scene.colours)
     on_screen = sorted(
         {o.colour for o in clip.objects} | {o.new_colour for o in clip.objects if o.new_colour}
@@ -220,7 +259,21 @@ def make_options(
     return distractors[:pos] + [qa.answer] + distractors[pos:]
 
 
-def wrong_answer(rng: np.random.Generator, qa: QA, options: list[str] | None = None) -> str:
-    """Another answer from the options (MC) or the answer space (open-ended)."""
+def wrong_answer(
+    rng: np.random.Generator,
+    qa: QA,
+    options: list[str] | None = None,
+    style: str = "any",
+) -> str:
+    """Another answer from the options (MC) or the answer space (open-ended).
+
+    ``style`` ``contradicted`` avoids the question's hard distractors (``qa.near``, e.g.
+    the colours on screen) where another answer is left: the label is then one the media
+    contradicts, a mislabel a model that sees the media can spot (high loss), rather than
+    a swap of two on-screen answers that only a model with the skill could.
+    """
     choices = [a for a in (options or qa.space) if a != qa.answer]
+    if style == "contradicted":
+        far = [a for a in choices if a not in qa.near]
+        choices = far or choices
     return str(rng.choice(choices))

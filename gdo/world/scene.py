@@ -65,6 +65,8 @@ class Clip:
 
 
 KNOWN_SHAPES = ("square", "circle", "triangle", "diamond")
+SEQUENCE_LAYOUTS = ("overlap", "split")
+CHANGE_TIMES = ("third", "middle")
 
 
 def check_scene(scene: SceneConf) -> None:
@@ -95,6 +97,10 @@ def check_scene(scene: SceneConf) -> None:
         )
     if not set(scene.directions) <= set(_DIRECTION_STEP) or not scene.directions:
         raise bad("directions", f"a non-empty list of {tuple(_DIRECTION_STEP)}", scene.directions)
+    if scene.sequence not in SEQUENCE_LAYOUTS:
+        raise bad("sequence", f"one of {SEQUENCE_LAYOUTS}", scene.sequence)
+    if scene.change_at not in CHANGE_TIMES:
+        raise bad("change_at", f"one of {CHANGE_TIMES}", scene.change_at)
 
 
 @lru_cache(maxsize=256)
@@ -208,12 +214,17 @@ def _sizes(rng: np.random.Generator, scene: SceneConf, n: int) -> list[int]:
 def _sequence(rng, n: int, n_frames: int, scene: SceneConf, names: list[str]) -> Clip:
     colours = [str(c) for c in rng.choice(names, size=n, replace=False)]
     shapes = [str(s) for s in rng.choice(scene.shapes, size=n)]
-    # Overlapping windows in first-in-first-out order: reversing time reverses the order.
-    seg = n_frames / (n + 1)
+    split = scene.sequence == "split"
+    # overlap: windows in first-in-first-out order (reversing time reverses the order);
+    # split: shape i alone on screen in segment i, so a frame never shows two of them.
+    seg = n_frames / (n if split else n + 1)
     specs = []
     for i, (col, shp, size) in enumerate(zip(colours, shapes, _sizes(rng, scene, n))):
         start = int(round(i * seg))
-        end = n_frames if i == n - 1 else int(round((i + 2) * seg))
+        if i == n - 1:
+            end = n_frames
+        else:
+            end = int(round((i + 1 if split else i + 2) * seg))
         specs.append(dict(colour=col, shape=shp, size=size, start=start, end=end))
     return _place(rng, "sequence", specs, n_frames, scene)
 
@@ -223,9 +234,12 @@ def _change(rng, n_dis: int, n_frames: int, scene: SceneConf, names: list[str]) 
     colours = [str(c) for c in rng.choice(names, size=n_dis + 2, replace=False)]
     shapes = [str(s) for s in rng.choice(scene.shapes, size=n_dis + 1, replace=False)]
     sizes = _sizes(rng, scene, n_dis + 1)
-    lo = max(1, n_frames // 3)
-    hi = max(lo, min(n_frames - 1, (2 * n_frames) // 3))
-    change_at = int(rng.integers(lo, hi + 1))
+    if scene.change_at == "middle":
+        change_at = max(1, n_frames // 2)
+    else:
+        lo = max(1, n_frames // 3)
+        hi = max(lo, min(n_frames - 1, (2 * n_frames) // 3))
+        change_at = int(rng.integers(lo, hi + 1))
     specs = [
         dict(
             colour=colours[0],
@@ -260,10 +274,12 @@ def _motion(rng, scenario, n, n_moving, n_dis, n_frames, scene, names) -> Clip:
 
 
 def _place(rng, scenario: str, specs: list[dict], n_frames: int, scene: SceneConf) -> Clip:
-    """Give every shape a start position whose whole path overlaps no other shape's path."""
+    """Give every shape a start position whose whole path overlaps the path of no other
+    shape on screen at the same time (shapes of disjoint time windows may share a place)."""
     s = scene.canvas
     steps = max(n_frames - 1, 1)
     boxes: list[tuple[float, float, float, float]] = []
+    windows: list[tuple[int, int]] = []
     placed: list[Obj] = []
     dropped = 0
     for spec in specs:
@@ -279,13 +295,18 @@ def _place(rng, scenario: str, specs: list[dict], n_frames: int, scene: SceneCon
             bx = float(rng.integers(0, int(s - size - span_x) + 1))
             by = float(rng.integers(0, int(s - size - span_y) + 1))
             box = (bx, by, bx + span_x + size, by + span_y + size)
-            if all(not _overlap(box, b) for b in boxes):
+            window = (spec["start"], spec["end"])
+            if all(
+                not _overlap(box, b) or w[1] <= window[0] or window[1] <= w[0]
+                for b, w in zip(boxes, windows)
+            ):
                 ok = True
                 break
         if not ok:
             dropped += 1
             continue
         boxes.append(box)
+        windows.append(window)
         # The box is the path's hull; the start corner depends on the direction.
         x0 = bx + (span_x if ux < 0 else 0.0)
         y0 = by + (span_y if uy < 0 else 0.0)
