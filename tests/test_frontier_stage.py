@@ -27,8 +27,8 @@ def _frontier_run(cfg_factory, plots: bool):
     out = report.parent
     table = pd.read_parquet(out / "frontier.parquet")
     assert list(table.columns) == COLUMNS
-    # 2 goals x (3 checkpoints + the base copied in) x 4 benchmarks
-    assert len(table) == 2 * 4 * 4
+    # 2 goals x (3 checkpoints + the base copied in) x (4 benchmarks + the pooled "all")
+    assert len(table) == 2 * 4 * 5
     assert set(table[table["samples"] == 0]["is_base"]) == {True}
     finals = table[table["is_final"]]
     assert sorted(finals.groupby("goal")["samples"].first().items()) == [
@@ -39,7 +39,7 @@ def _frontier_run(cfg_factory, plots: bool):
     assert (table["acc_lo"] <= table["acc_hi"]).all() and (table["n"] > 0).all()
 
     main = pd.read_parquet(out / "main.parquet")
-    assert sorted(main["benchmark"]) == ["lvbench", "mlvu", "mvbench", "videomme"]
+    assert sorted(main["benchmark"]) == ["all", "lvbench", "mlvu", "mvbench", "videomme"]
     assert set(main["goal"]) == {"temp_plus"}
     for _, r in main.iterrows():
         rows = table[(table["benchmark"] == r["benchmark"])]
@@ -85,6 +85,64 @@ def _frontier_run(cfg_factory, plots: bool):
 
 def test_frontier_stage_tables_and_report(cfg_factory) -> None:
     _frontier_run(cfg_factory, plots=False)
+
+
+def test_pooled_rows_are_micro_averages_over_every_suite(cfg_factory, tmp_path) -> None:
+    """The "all" row pools every question of the four suites (each weighs the same); a tagged
+    pool keeps the questions its tag marks, and both go through the paired comparison."""
+    tags_path = tmp_path / "tags.parquet"
+    cfg = _cfg(
+        cfg_factory,
+        "eval.frontier.n_bootstrap=100",
+        "eval.frontier.plots=false",
+        "eval.frontier.pools={all: {}, temporal: {tag: temporal}}",
+        f"eval.frontier.question_tags={tags_path}",
+    )
+    work = Path(cfg.paths.work_dir)
+    make_training(work, {"uniform": [200, 400], "temp_plus": [100, 200]})
+    evaluate(cfg, load=Loader())
+    per_q = []
+    for f in sorted((work / "eval").glob("*/ckpt-*/*.jsonl")):
+        q = pd.read_json(f, lines=True, dtype={"qid": str})
+        per_q.append(q.assign(benchmark=f.stem, eval_dir=str(f.parent)))
+    per_q = pd.concat(per_q, ignore_index=True)
+    tags = per_q.drop_duplicates(["benchmark", "qid"])[["benchmark", "qid"]].copy()
+    tags["temporal"] = np.arange(len(tags)) % 3 == 0  # a third of the questions
+    tags.to_parquet(tags_path)
+    table = pd.read_parquet(frontier(cfg).parent / "frontier.parquet")
+    tagged = per_q.merge(tags, on=["benchmark", "qid"])
+    for (run, samples), rows in table[~table["is_base"]].groupby(["run", "samples"]):
+        ckpt = f"ckpt-{samples}"
+        mine = tagged[tagged["eval_dir"].str.endswith(f"{run}/{ckpt}")]
+        pooled = rows.set_index("benchmark")
+        assert pooled.loc["all", "n"] == len(mine)
+        assert pooled.loc["all", "accuracy"] == pytest.approx(100 * mine["correct"].mean())
+        temporal = mine[mine["temporal"]]
+        assert pooled.loc["temporal", "n"] == len(temporal)
+        assert pooled.loc["temporal", "accuracy"] == pytest.approx(100 * temporal["correct"].mean())
+        assert pooled.loc["all", "kind"] == "pooled"
+    main = pd.read_parquet(work / "frontier" / "main.parquet").set_index("benchmark")
+    assert {"all", "temporal"} <= set(main.index)
+    assert main.loc["all", "delta_lo"] <= main.loc["all", "delta_hi"]
+
+
+def test_a_tagged_pool_without_its_tag_table_is_left_out_and_recorded(
+    cfg_factory, tmp_path
+) -> None:
+    cfg = _cfg(
+        cfg_factory,
+        "eval.frontier.n_bootstrap=50",
+        "eval.frontier.plots=false",
+        "eval.frontier.pools={all: {}, temporal: {tag: temporal}}",
+        f"eval.frontier.question_tags={tmp_path / 'missing.parquet'}",
+    )
+    make_training(Path(cfg.paths.work_dir), {"uniform": [200]})
+    evaluate(cfg, load=Loader())
+    out = frontier(cfg).parent
+    assert "temporal" not in set(pd.read_parquet(out / "frontier.parquet")["benchmark"])
+    assert "all" in set(pd.read_parquet(out / "frontier.parquet")["benchmark"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["pools_without_tags"] == ["temporal"]
 
 
 @pytest.mark.slow

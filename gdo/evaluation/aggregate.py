@@ -41,6 +41,8 @@ RULES: dict[str, Rule] = {
     "mlvu": Rule(unit="task_type"),
     "lvbench": Rule(unit=None),
     "custom": Rule(unit=None),
+    # gdo.frontier.pooled: several suites' questions as one (every question weighs the same).
+    "pooled": Rule(unit=None),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -53,6 +54,11 @@ class FrontierConf:
     plots: bool = True
     # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.evaluation.import_lmms_eval).
     include_lmms_eval: bool = True
+    # Pooled pseudo-benchmarks (gdo.frontier.pooled): name -> {} for every question of every
+    # suite, or {tag: <column>} for the questions tagged true in ``question_tags``.
+    pools: dict[str, Any] = field(default_factory=lambda: {"all": {}})
+    # Table of per-question tags (benchmark, qid, <tag>...); the world writes one.
+    question_tags: str | None = None
 
 
 @dataclass

@@ -18,6 +18,7 @@ from gdo.evaluation.checkpoints import benchmark_specs
 from gdo.evaluation.lmms_eval import import_lmms_eval
 from gdo.frontier.analysis import Comparison, as_records, compare
 from gdo.frontier.plots import plot_dumbbell, plot_frontier, plot_subtask_heatmap
+from gdo.frontier.pooled import add_pooled, read_tags
 from gdo.frontier.report import render
 from gdo.frontier.table import collect
 from gdo.utils.errors import InputError
@@ -92,6 +93,8 @@ def run(cfg: Any) -> Path:
     work = work_dir(cfg)
     fc = cfg.eval.frontier
     files = input_files(work)
+    if fc.question_tags and Path(fc.question_tags).exists():
+        files.append(Path(fc.question_tags))
     key = content_hash(to_plain(fc), [(str(f), file_hash(f)) for f in files])
     out = stage_dir(cfg, "frontier")
     if is_fresh(out, key) and (out / "report.md").exists():
@@ -99,8 +102,33 @@ def run(cfg: Any) -> Path:
     extra = None
     if fc.include_lmms_eval:
         extra = import_lmms_eval(work / "lmms_eval", benchmark_specs(cfg, world_dir(cfg)))
+    pools = to_plain(fc.pools) or {}
+    tags, untagged = read_tags(fc.question_tags, pools)
+    if untagged:
+        log.warning(
+            "frontier: pools %s left out: no question tags at eval.frontier.question_tags=%s",
+            untagged,
+            fc.question_tags,
+        )
+
+    def pooled(rows: pd.DataFrame) -> pd.DataFrame:
+        return add_pooled(
+            rows,
+            out / "pooled",
+            pools,
+            tags,
+            n_boot=int(fc.n_bootstrap) // 2,
+            ci=float(fc.ci),
+            seed=int(fc.seed),
+        )
+
     table = collect(
-        work, n_boot=int(fc.n_bootstrap) // 2, ci=float(fc.ci), seed=int(fc.seed), extra=extra
+        work,
+        n_boot=int(fc.n_bootstrap) // 2,
+        ci=float(fc.ci),
+        seed=int(fc.seed),
+        extra=extra,
+        pooled=pooled,
     )
     if table.empty:
         raise InputError(
@@ -124,6 +152,7 @@ def run(cfg: Any) -> Path:
             "lmms_eval_rows": int((table["source"] == "lmms_eval").sum()),
             "peak_not_reached": int((~comp.main["peak_reached"]).sum()) if len(comp.main) else 0,
             "unpaired_questions": int(comp.main["n_unpaired"].sum()) if len(comp.main) else 0,
+            "pools_without_tags": untagged,
         },
         seed=int(cfg.seed),
     )

@@ -9,6 +9,7 @@ bootstrap interval computed from the per-question file.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -59,11 +60,13 @@ def collect(
     ci: float = 0.95,
     seed: int = 0,
     extra: pd.DataFrame | None = None,
+    pooled: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The frontier table of one experiment folder (columns :data:`COLUMNS`).
 
     ``extra`` adds rows from elsewhere (imported lmms-eval results) before the base
-    model is copied into the curves.
+    model is copied into the curves; ``pooled`` makes pooled rows from gdo's own rows
+    (:func:`gdo.frontier.pooled.add_pooled`).
     """
     rows = []
     for path in sorted(Path(work_dir, "eval").glob("*/ckpt-*/*.summary.json")):
@@ -109,6 +112,8 @@ def collect(
         )
     raw = [c for c in COLUMNS if c not in ("is_base", "is_final")]
     df = pd.DataFrame(rows, columns=raw)
+    if pooled is not None and len(df):
+        df = pd.concat([df, pooled(df)], ignore_index=True)
     if extra is not None and len(extra):
         df = pd.concat([df, extra[raw]], ignore_index=True) if len(df) else extra[raw].copy()
     return finish(df)
