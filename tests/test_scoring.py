@@ -188,3 +188,24 @@ def test_stage_writes_scores_and_manifest(cfg_factory, tmp_path) -> None:
         "alen_bin",
         "is_mcq",
     } <= set(scores.columns)
+
+
+def test_shuffled_descriptors_move_every_value_to_another_candidate(score_conf) -> None:
+    """The shuffled-descriptor control: the same descriptor values, on other candidates, so
+    the temporal tag and the scores no longer follow the candidates; the pool's own columns
+    (bucket, video) stay where they are."""
+    pool, desc, _ = make_pool(400, seed=3, failed_rate=0.0)
+    plain, _ = score_candidates(pool, desc, score_conf)
+    conf = score_conf.copy()
+    conf.shuffle_descriptors, conf.shuffle_seed = True, 7
+    shuffled, counts = score_candidates(pool, desc, conf)
+    assert counts["excluded_total"] == 0 and list(shuffled["uid"]) == list(plain["uid"])
+    # the same values overall ...
+    np.testing.assert_allclose(np.sort(shuffled["tnc"]), np.sort(plain["tnc"]))
+    np.testing.assert_allclose(np.sort(shuffled["vds3"]), np.sort(plain["vds3"]), rtol=1e-6)
+    # ... on other candidates
+    assert (shuffled["vds3"].to_numpy() != plain["vds3"].to_numpy()).mean() > 0.9
+    np.testing.assert_array_equal(shuffled["is_video"], plain["is_video"])
+    # seeded: the same permutation twice
+    again, _ = score_candidates(pool, desc, conf)
+    np.testing.assert_array_equal(again["score"], shuffled["score"])

@@ -103,4 +103,9 @@ class ScoreConf:
     mix: MixConf = field(default_factory=MixConf)
     # Benchmark whose goal_rel_<benchmark> column the default score's goal_relevance uses.
     goal_benchmark: str | None = None
+    # Control: permute the descriptor rows across candidates (one seeded permutation of
+    # every descriptor column) before scoring, so no candidate keeps its own values. A goal
+    # selected from these scores has the same constraints and budget but no information.
+    shuffle_descriptors: bool = False
+    shuffle_seed: int = 0
     strata: StrataConf = field(default_factory=StrataConf)

@@ -63,6 +63,8 @@ def score_candidates(
         if failed.any():
             excluded["status_failed"] = int(pool["uid"].isin(desc.loc[failed, "uid"]).sum())
         desc = desc[~failed]
+    if conf.shuffle_descriptors:
+        desc = shuffle_descriptors(desc, int(conf.shuffle_seed))
     desc_cols = [c for c in desc.columns if c not in pool.columns or c == "uid"]
     merged = pool.merge(desc[desc_cols], on="uid", how="inner", sort=False)
     n_missing = len(pool) - len(merged) - excluded.get("status_failed", 0)
@@ -112,6 +114,19 @@ def score_candidates(
     }
     counts["dropped_descriptors"] = qual.dropped
     return out, counts
+
+
+def shuffle_descriptors(desc: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The descriptor table with its value rows permuted across uids (the shuffled-
+    descriptor control): the same values and the same joint distribution, each on another
+    candidate. Rows keep their uid and status; every other column moves together."""
+    perm = np.random.default_rng(seed).permutation(len(desc))
+    fixed = {"uid", "status", "error"}
+    out = desc.reset_index(drop=True).copy()
+    for col in out.columns:
+        if col not in fixed:
+            out[col] = out[col].to_numpy()[perm]
+    return out
 
 
 def input_key(path: Path) -> str:
