@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 SUBCOMMANDS = {("describe", "merge"): "describe_merge", ("world", "custom"): "world_custom"}
 # Plain commands (argparse, no Hydra config): name -> (main(argv) -> int, help).
 PLAIN: dict[str, tuple[str, str]] = {
+    "inspect": (
+        "gdo.inspect.cli:main",
+        "write a static HTML browser of a pool or a goal's subset (frames, scores, why picked)",
+    ),
     "benchmark check": (
         "gdo.evaluation.check:main",
         "validate a custom benchmark file (every problem with its row)",
@@ -153,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     plain = " ".join(argv[:2])
     if plain in PLAIN:
         return int(resolve(PLAIN[plain][0])(argv[2:]))
+    if argv[:1] and argv[0] in PLAIN:  # one-word plain commands (gdo inspect PATH)
+        return int(resolve(PLAIN[argv[0]][0])(argv[1:]))
     cmd, rest = parse_command(argv)
     if cmd is None:
         print(usage())
