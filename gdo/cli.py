@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     import hydra
 
     import gdo.config  # noqa: F401
+    from gdo.sweep_resume import register_plugins
+
+    register_plugins()
 
     entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
     sys.argv = [f"gdo {cmd.replace('_', ' ')}", *with_command(rest, cmd)]
