@@ -256,6 +256,12 @@ def _log_run(cfg, out: Path, budget, counts, constraints, tables) -> None:
             logger.log_table(f"select/composition_{facet}", df.reset_index(names=facet))
         if (out / "composition.png").exists():
             logger.log_image("select/composition", out / "composition.png")
+        logger.log_artifact(
+            f"subset-{cfg.name}-{cfg.goal.name}",
+            "subset",
+            [out / f for f in ("subset.parquet", "manifest.json", "report.md", "composition.png")],
+            {"goal": str(cfg.goal.name), "selected": counts["selected"], "budget": budget},
+        )
     finally:
         logger.finish()
 
