@@ -45,6 +45,10 @@ PLAIN: dict[str, tuple[str, str]] = {
         "gdo.inspect.cli:main",
         "write a static HTML browser of a pool or a goal's subset (frames, scores, why picked)",
     ),
+    "compare": (
+        "gdo.compare:main",
+        "paired accuracy deltas of two runs' frontiers (RUN_A RUN_B, bootstrap CIs)",
+    ),
     "benchmark check": (
         "gdo.evaluation.check:main",
         "validate a custom benchmark file (every problem with its row)",
