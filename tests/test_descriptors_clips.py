@@ -164,3 +164,28 @@ def test_read_rank_of_a_pool_without_video_ids(tmp_path) -> None:
     pool.to_parquet(path, index=False)
     got = pd.concat([read_rank(path, r, 2, ["uid", "media"]) for r in (0, 1)])
     assert sorted(got.uid) == sorted(pool.uid) and list(got.columns) == ["uid", "media"]
+
+
+def test_clip_keys_in_arrow_equal_shard_key() -> None:
+    import pyarrow as pa
+
+    from gdo.descriptors.reader import clip_keys
+
+    rows = [
+        ("u1", "/v/a.mp4", ["/v/a.mp4"]),
+        ("u2", "", ["/i/a.png", "/i/b.png"]),
+        ("u3", "", []),
+        ("u4", None, None),
+        ("u5", "", [""]),
+        ("u6", "clip7", ["/f/0.png"]),
+    ]
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "uid": [r[0] for r in rows],
+            "video_id": [r[1] for r in rows],
+            "media": [r[2] for r in rows],
+        }
+    )
+    assert clip_keys(batch).to_pylist() == [shard_key(*r) for r in rows]
+    no_video = batch.drop_columns(["video_id"])
+    assert clip_keys(no_video).to_pylist() == [shard_key(u, "", m) for u, _, m in rows]

@@ -51,8 +51,8 @@ def shard_key(uid: str, video_id: Any, media: Any) -> str:
     joined), or its uid when it has no media. Turns of one clip share it."""
     if isinstance(video_id, str) and video_id:
         return video_id
-    paths = [str(p) for p in media] if media is not None else []
-    return "\n".join(paths) if paths else str(uid)
+    joined = "\n".join(str(p) for p in media) if media is not None else ""
+    return joined or str(uid)
 
 
 @dataclass
