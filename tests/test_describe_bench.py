@@ -46,4 +46,4 @@ def test_it_builds_its_inputs_and_writes_its_result(tmp_path) -> None:
     assert "running `gdo world" in out.stdout and "running `gdo pool" in out.stdout
     text = (tmp_path / "result.md").read_text()
     assert "| media | workers=1 |" in text and "| media | workers=0 |" in text
-    assert "| media | workers=0 | True | 0 |" in text  # bit-identical to workers=1
+    assert "| media | workers=0 | 1/1 | 0 |" in text  # bit-identical to workers=1

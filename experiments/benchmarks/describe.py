@@ -19,7 +19,9 @@ Inputs: ``--root`` is a ``paths.root_dir``; its world (``--world``, default ``de
 ``gdo pool`` and ``gdo pretrain`` outputs (experiment ``--name``) are built when missing
 (about 2.5 minutes on 2 cores) unless ``--no-prepare``, which instead names the command
 and exits 2. ``--separations`` describes the whole pool and checks each descriptor
-against the world's truth.parquet.
+against the world's truth.parquet; ``--read-rows N --ranks W`` times rank 0 of W
+reading an N-row copy of the pool, as the previous runner did (whole table) and as
+``read_rank`` does (its columns and clips), with peak memory.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -249,8 +252,10 @@ def throughput(args: argparse.Namespace) -> int:
         for rep in range(args.repeats):
             for k, (label, code, extra) in enumerate(arms if rep % 2 == 0 else arms[::-1]):
                 name = f"bench_{mode}_{rep}_{k}"
+                # A fresh work dir: shards left by an earlier run would be resumed, not redone.
+                shutil.rmtree(root / "outputs" / name, ignore_errors=True)
                 pool_dir = root / "outputs" / name / "pool"
-                pool_dir.mkdir(parents=True, exist_ok=True)
+                pool_dir.mkdir(parents=True)
                 sample.to_parquet(pool_dir / "pool.parquet", index=False)
                 overrides = [
                     f"paths.root_dir={root}", f"world={args.world}", f"name={name}",
@@ -270,8 +275,15 @@ def throughput(args: argparse.Namespace) -> int:
             wall = float(np.median([r["wall_s"] for r in runs]))
             cpu = float(np.median([r["cpu_s"] for r in runs]))
             last = runs[-1]
-            same, diff = compare(ref, shard_rows(last["shard"]))
-            identical.append({"mode": mode, "arm": label, "bit_identical": same, "max_abs": diff})
+            checks = [compare(ref, shard_rows(r["shard"])) for r in runs]
+            identical.append(
+                {
+                    "mode": mode,
+                    "arm": label,
+                    "bit_identical_rounds": f"{sum(same for same, _ in checks)}/{len(checks)}",
+                    "max_abs": max(diff for _, diff in checks),
+                }
+            )
             rows.append(
                 {
                     "mode": mode,
@@ -287,6 +299,7 @@ def throughput(args: argparse.Namespace) -> int:
                     else "one per candidate with media",
                 }
             )  # fmt: skip
+    shutil.rmtree(tmp, ignore_errors=True)
     table = pd.DataFrame(rows)
     print(table.to_string(index=False))
     cmd = " ".join(["python", "experiments/benchmarks/describe.py", *sys.argv[1:]])
@@ -305,7 +318,7 @@ def throughput(args: argparse.Namespace) -> int:
             "",
             markdown(table),
             "",
-            f"Shard rows against `{arms[0][0]}` (every column, by uid):",
+            f"Shard rows of every round against `{arms[0][0]}`'s first (every column, by uid):",
             "",
             markdown(pd.DataFrame(identical)),
             "",
@@ -315,6 +328,90 @@ def throughput(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"wrote {out}")
+    return 0
+
+
+def synthetic_pool(pool: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """``pool`` repeated to ``rows`` rows, each copy its own candidates and clips."""
+    from gdo.pool.schema import make_uid
+
+    parts = []
+    for k in range(-(-rows // len(pool))):
+        tag = f"#{k}"
+        parts.append(
+            pool.assign(
+                uid=[make_uid(s, i + tag, t) for s, i, t in zip(pool.source, pool.sample_id, pool.turn)],
+                video_id=[v + tag if v else v for v in pool.video_id],
+                media=[[p + tag for p in m] for m in pool.media],
+            )
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True).iloc[:rows]
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM). ru_maxrss would
+    do on Linux only for a parent that was small when it forked: it carries over."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_read(args: argparse.Namespace) -> int:
+    """``--measure-read``: one rank's rows, read the previous way or by ``read_rank``."""
+    from gdo.descriptors.reader import read_rank
+    from gdo.descriptors.shards import shard_of
+    from gdo.descriptors.stage import POOL_FIELDS
+
+    how, path, ranks = args.measure_read.split(",")
+    t0 = time.perf_counter()
+    if how == "whole":  # the previous runner: every column of every row, then a filter
+        pool = pd.read_parquet(path)
+        mine = pool[[shard_of(u, int(ranks)) == 0 for u in pool["uid"]]]
+    else:
+        mine = read_rank(path, 0, int(ranks), POOL_FIELDS)
+    wall = time.perf_counter() - t0
+    print("RESULT " + json.dumps({"rows": len(mine), "wall_s": wall, "peak_mb": peak_mb()}))
+    return 0
+
+
+def read_scale(args: argparse.Namespace) -> int:
+    """``--read-rows N``: rank 0 of ``--ranks`` reading an N-row pool, both ways."""
+    from gdo.utils.stage import work_dir
+
+    prepare(args)
+    cfg = compose([f"paths.root_dir={args.root}", f"world={args.world}", f"name={args.name}"])
+    tmp = Path(tempfile.mkdtemp(prefix="describe_read_"))
+    path = tmp / "pool.parquet"
+    big = synthetic_pool(pd.read_parquet(work_dir(cfg) / "pool" / "pool.parquet"), args.read_rows)
+    big.to_parquet(path, index=False)
+    size_mb = path.stat().st_size / 2**20
+    del big
+    out = []
+    for how in ("whole", "rank"):
+        cmd = [sys.executable, str(Path(__file__).resolve()),
+               "--measure-read", f"{how},{path},{args.ranks}"]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+        if done.returncode != 0 or not line:
+            raise SystemExit(f"read {how} failed:\n{done.stderr[-3000:]}")
+        got = json.loads(line[-1][len("RESULT ") :])
+        out.append({"read": how, **got})
+    shutil.rmtree(tmp, ignore_errors=True)
+    table = pd.DataFrame(out)
+    print(table.to_string(index=False))
+    cmd = " ".join(["python", "experiments/benchmarks/describe.py", *sys.argv[1:]])
+    text = (
+        f"# One rank's read of the pool\n\nCommand: `{cmd}`\n\nCode: {commit()}. "
+        f"Pool: {args.read_rows} rows ({size_mb:.0f} MiB parquet), rank 0 of {args.ranks}. "
+        "whole: every column and row, then a filter (the previous runner); rank: "
+        "`read_rank` (describe's columns, this rank's clips). peak_mb: the process's peak "
+        "resident memory.\n\n" + markdown(table) + "\n"
+    )
+    out_path = Path(args.out) if args.out else REPO / "outputs" / "benchmarks" / "describe_read.md"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(text)
+    print(f"wrote {out_path}")
     return 0
 
 
@@ -382,13 +479,25 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="result file (default outputs/benchmarks/)")
     ap.add_argument("--separations", action="store_true",
                     help="instead: describe the whole pool and check it against truth.parquet")  # fmt: skip
+    ap.add_argument(
+        "--read-rows",
+        type=int,
+        default=0,
+        help="instead: one rank reading a pool of this many rows, both ways",
+    )
+    ap.add_argument("--ranks", type=int, default=8, help="world size for --read-rows")
     ap.add_argument("--measure", default=None, help=argparse.SUPPRESS)  # one arm (internal)
+    ap.add_argument("--measure-read", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--code", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.root = str(Path(args.root).resolve())
     os.environ.setdefault("GDO_PROGRESS", "0")
     if args.measure is not None:
         return measure(args)
+    if args.measure_read is not None:
+        return measure_read(args)
+    if args.read_rows:
+        return read_scale(args)
     if args.separations:
         return separations(args)
     return throughput(args)
