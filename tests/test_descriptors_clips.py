@@ -10,7 +10,7 @@ import pytest
 from test_descriptors_helpers import FAST, FramedVLM, make_pool, pool_with_videos
 
 from gdo.descriptors.base import BatchContext
-from gdo.descriptors.clips import ClipPlan, media_key, media_keys, shard_key
+from gdo.descriptors.clips import ClipPlan, frames_window, media_key, media_keys, shard_key
 from gdo.descriptors.reader import read_rank
 from gdo.descriptors.shards import read_shard, shard_of
 from gdo.descriptors.stage import POOL_FIELDS, run
@@ -29,6 +29,15 @@ def test_media_key_and_shard_key_name_the_clip() -> None:
     assert shard_key("u1", "/v/a.mp4", ["/v/a.mp4"]) == "/v/a.mp4"
     assert shard_key("u1", "", ["/i/a.png", "/i/b.png"]) == "/i/a.png\n/i/b.png"
     assert shard_key("0123456789abcdef", "", []) == "0123456789abcdef"  # text-only: by uid
+
+
+def test_frames_window_keeps_memory_within_the_budget() -> None:
+    # 4 frames of 32x32 px: 12 KiB a clip, 384 KiB a batch of 32.
+    assert frames_window(1, 32, 4, 1024) == 1  # two batches' clips fit in 1 MiB
+    assert frames_window(1024, 32, 4, 1024) == 2729
+    assert frames_window(1024, 4, 32, 50176) == 54  # Qwen at 224x224: 18.4 MiB a batch of 4
+    assert frames_window(0, 32, 4, 1024) == 0
+    assert frames_window(1024, 32, None, None) == 0  # the model loads its own media
 
 
 def test_clip_plan_computes_once_and_keeps_frames_within_the_window() -> None:
@@ -76,7 +85,7 @@ def test_rows_of_one_clip_share_one_load_in_a_batch() -> None:
 def test_media_work_is_done_once_per_clip(cfg_factory, monkeypatch) -> None:
     """Counted calls: each clip is decoded once and its optical flow and RGB statistics
     computed once, however many QA turns it has and however many batches they fall in;
-    with ``clip_window=0`` a clip's model frames are loaded again in each later batch."""
+    with ``clip_cache_mb=0`` a clip's model frames are loaded again in each later batch."""
     import gdo.descriptors.coverage as coverage
     import gdo.descriptors.motion as motion
     import gdo.media.video as video
@@ -98,19 +107,19 @@ def test_media_work_is_done_once_per_clip(cfg_factory, monkeypatch) -> None:
                          (coverage, "rgb_stats")):  # fmt: skip
         spy(module, name)
     counts = {}
-    for window in (16, 0):
+    for cache in (64, 0):
         calls.clear()
         cfg = cfg_factory(
-            *FAST, f"name=w{window}", "descriptors.batch_size=2", "descriptors.workers=0",
-            f"descriptors.clip_window={window}",
+            *FAST, f"name=c{cache}", "descriptors.batch_size=2", "descriptors.workers=0",
+            f"descriptors.clip_cache_mb={cache}",
         )  # fmt: skip
         pool = pool_with_videos(work_dir(cfg))
         rows = pd.DataFrame(read_shard(run(cfg, model=FramedVLM())).rows)
-        counts[window] = dict(calls)
+        counts[cache] = dict(calls)
         assert len(rows) == len(pool)
     turns = pool[pool.media_kind == "video"].groupby("video_id").size()
     assert sorted(turns) == [1, 3, 3]
-    decoded = {k[1]: n for k, n in counts[16].items() if k[0] == "load_video_sets"}
+    decoded = {k[1]: n for k, n in counts[64].items() if k[0] == "load_video_sets"}
     assert decoded == {v: 1 for v in turns.index}  # one decode per clip, the broken one too
     # Optical flow and RGB statistics once per clip that has frames: the frame clips (one
     # with two turns) and the two readable videos.
@@ -118,11 +127,11 @@ def test_media_work_is_done_once_per_clip(cfg_factory, monkeypatch) -> None:
         media_key(r) for r in pool.to_dict("records") if r["media_kind"] in ("frames", "video")
     }
     readable = len(clips) - 2  # the missing frame and the file that is no video
-    assert sum(n for k, n in counts[16].items() if k[0] == "motion_stats" and k[1]) == readable
-    assert sum(n for k, n in counts[16].items() if k[0] == "rgb_stats" and k[1]) == readable + sum(
+    assert sum(n for k, n in counts[64].items() if k[0] == "motion_stats" and k[1]) == readable
+    assert sum(n for k, n in counts[64].items() if k[0] == "rgb_stats" and k[1]) == readable + sum(
         pool.media_kind == "image"
     )
-    # Without the window, video0's later turns (other batches) load its frames again; its
+    # Without memory for frames, video0's later turns (other batches) load its frames again; its
     # flow is still computed once.
     video0 = turns.index[turns.index.str.endswith("video0.mp4")][0]
     assert counts[0]["load_video_sets", video0] == 3

@@ -245,25 +245,25 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, t
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_workers_prefetch_and_window_give_the_same_rows_in_the_same_order(
+def test_workers_prefetch_and_frame_memory_give_the_same_rows_in_the_same_order(
     cfg_factory, batch_size
 ) -> None:
     shards = {}
-    setups = [(0, 0, 16), (1, 1, 16), (2, 3, 16), (2, 1, 0), (0, 0, 0)]
-    for workers, prefetch, window in setups:
+    setups = [(0, 0, 64), (1, 1, 64), (2, 3, 64), (2, 1, 0), (0, 0, 0)]
+    for workers, prefetch, cache in setups:
         cfg = cfg_factory(
             *FAST,
-            f"name=w{workers}p{prefetch}c{window}",
+            f"name=w{workers}p{prefetch}c{cache}",
             f"descriptors.batch_size={batch_size}",
             f"descriptors.workers={workers}",
             f"descriptors.prefetch={prefetch}",
-            f"descriptors.clip_window={window}",
+            f"descriptors.clip_cache_mb={cache}",
         )
         pool_with_videos(work_dir(cfg))
-        shards[workers, prefetch, window] = pd.DataFrame(
+        shards[workers, prefetch, cache] = pd.DataFrame(
             read_shard(run(cfg, model=FramedVLM())).rows
         )
-    ref = shards[0, 0, 16]
+    ref = shards[0, 0, 64]
     # missing frame, too long, the three turns of the file that is no video
     assert (ref.status == "failed").sum() == 5
     assert ref.loc[ref.uid.str.startswith("video2"), "error"].str.startswith("MediaError").all()

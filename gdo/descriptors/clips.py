@@ -13,6 +13,7 @@ media, so describe does that work once per clip:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,19 @@ def shard_key(uid: str, video_id: Any, media: Any) -> str:
         return video_id
     joined = "\n".join(str(p) for p in media) if media is not None else ""
     return joined or str(uid)
+
+
+def frames_window(
+    cache_mb: float, batch_size: int, frames: int | None, max_pixels: int | None
+) -> int:
+    """How many batches a clip's model frames may wait in memory for the clip's next
+    batch so that what is kept stays within ``cache_mb``: the frames kept are at most
+    those of ``window + 1`` batches, a clip's at most ``frames * max_pixels * 3`` bytes.
+    0 (load again in every batch of the clip) when the model's frames are unknown."""
+    if not frames or not max_pixels or cache_mb <= 0:
+        return 0
+    per_batch = max(1, int(batch_size)) * int(frames) * int(max_pixels) * 3
+    return max(0, math.floor(cache_mb * 2**20 / per_batch) - 1)
 
 
 @dataclass

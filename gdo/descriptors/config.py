@@ -36,10 +36,10 @@ class DescriptorsConf:
     # patches, M-RoPE positions). null = auto: on when the model is on an accelerator, off
     # on CPU, where the encoding contends with the model's passes for the GIL.
     prefetch_inputs: bool | None = None
-    # A clip's model frames stay in memory from one of its batches to the next if that
-    # comes within this many batches (else they are decoded again): memory <= the clips of
-    # clip_window + 1 batches. Its media descriptor values are always computed once.
-    clip_window: int = 16
+    # Memory (MiB) for a clip's model frames between two of its batches (its QA turns sort
+    # apart); a clip whose next batch is too far off for it is decoded again. Its media
+    # descriptor values are computed once whatever this is. 0: keep nothing across batches.
+    clip_cache_mb: float = 1024
     # Start method of the worker processes: fork | spawn | forkserver; null = the platform's.
     worker_start: str | None = None
     # Sort by media kind / frame count / text length so a batch pads little.

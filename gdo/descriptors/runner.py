@@ -23,10 +23,6 @@ from gdo.descriptors.clips import ClipPlan, MediaKey, media_key
 from gdo.descriptors.media_work import MediaDone, MediaJob, MediaSpec, media_loader
 from gdo.descriptors.registry import Item
 
-# Batches a clip's model frames stay in memory between two of its batches (else decoded
-# again); ``descriptors.clip_window``.
-WINDOW = 16
-
 
 def describe_batch(
     rows: list[dict[str, Any]],
@@ -80,7 +76,7 @@ def describe_batches(
     prefetch_inputs: bool = False,
     workers: int = 0,
     keys: Sequence[Sequence[MediaKey | None]] | None = None,
-    window: int = WINDOW,
+    window: int = 0,
     start: str | None = None,
     stats: dict[str, float] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -89,9 +85,10 @@ def describe_batches(
     Media work is done once per clip (rows with one :func:`media_key`) for the whole run:
     the ``per_clip`` descriptors' values in the clip's first batch, kept until its last;
     its model frames in its first batch, kept for a later batch within ``window``
-    batches, else loaded again. ``workers`` DataLoader processes do it (0: this process,
-    when the batch is taken), each up to ``prefetch`` batches ahead; ``start`` is their
-    multiprocessing start method. ``keys`` are the rows' media keys per batch (computed
+    batches (:func:`~gdo.descriptors.clips.frames_window`), else loaded again.
+    ``workers`` DataLoader processes do it (0: this process, when the batch is taken),
+    each up to ``prefetch`` batches ahead; ``start`` is their multiprocessing start
+    method. ``keys`` are the rows' media keys per batch (computed
     from the rows when None, which holds every batch in memory).
 
     With ``prefetch_inputs`` a thread encodes the model inputs of the next ``prefetch``

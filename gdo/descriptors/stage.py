@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdo.descriptors.clips import media_keys
+from gdo.descriptors.clips import frames_window, media_keys
 from gdo.descriptors.merge import merge  # noqa: F401  (`gdo describe merge` resolves it here)
 from gdo.descriptors.reader import read_rank
 from gdo.descriptors.registry import Item, build
@@ -219,7 +219,12 @@ def run(cfg: Any, model: Any = None) -> Path:
             prefetch_inputs=prefetch_inputs(cfg, model),
             workers=int(dc.workers),
             keys=[media_keys(c) for c in work],
-            window=int(dc.clip_window),
+            window=frames_window(
+                float(dc.clip_cache_mb),
+                size,
+                getattr(model, "frames", None),
+                getattr(model, "max_pixels", None),
+            ),
             start=dc.worker_start,
             stats=stats,
         )
