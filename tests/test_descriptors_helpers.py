@@ -122,3 +122,69 @@ FAST = (
     "descriptors.items.coverage.k=4",
     "descriptors.batch_size=4",
 )
+
+
+def shard_file(cfg, rank: int = 0, world: int = 1) -> Path:
+    """Where ``gdo describe`` with ``cfg`` writes rank ``rank``'s shard (its config's
+    keyed folder), known before the run starts."""
+    from gdo.descriptors.registry import build
+    from gdo.descriptors.shards import shard_dir, shard_path
+    from gdo.descriptors.stage import sample_key
+    from gdo.utils.stage import work_dir
+
+    items = build(cfg.descriptors["items"])
+    needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
+    folder = shard_dir(work_dir(cfg) / "descriptors", sample_key(cfg, items, needs_model))
+    return shard_path(folder, rank, world)
+
+
+class FramedVLM(FakeVLM):
+    """A fake whose visual loss depends on the frames the runner hands it (the model's
+    frames: a video decoded once for motion and the model, images loaded apart)."""
+
+    frames, max_pixels = 4, 16 * 16
+
+    def losses(self, samples):
+        visual, blind = super().losses(samples)
+        seen = [s.get("frames") for s in samples]
+        return visual + [0.0 if f is None else float(f.mean()) / 1000 for f in seen], blind
+
+
+def pool_with_videos(work: Path) -> pd.DataFrame:
+    """make_pool's rows (a missing frame, a too-long question) plus two mp4 clips and a
+    file that is no video: every media path and every kind of per-sample failure. Clips
+    have several QA turns, as in real pools: video0 and the file that is no video three
+    (questions of different lengths, so they sort into different batches), the first
+    frame clip two."""
+    import cv2
+
+    pool = make_pool(work)
+    rows = []
+    for k, moving in enumerate((True, False, None)):
+        path = work.parent / "media" / f"video{k}.mp4"
+        if moving is None:
+            path.write_bytes(b"not a video")
+        else:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
+            for t in range(13):
+                img = np.zeros((32, 32, 3), np.uint8)
+                x = 1 + t if moving else 4
+                img[8:20, x : x + 12] = (255, 64, 0)
+                writer.write(img)
+            writer.release()
+        for turn in range(1 if moving is False else 3):
+            row = pool.iloc[0].to_dict() | {
+                "uid": f"video{k}" + (f"t{turn}" if turn else ""),
+                "sample_id": f"video{k}",
+                "turn": turn,
+                "media_kind": "video",
+                "media": [str(path)],
+                "video_id": str(path),
+                "n_frames": 13,
+                "question": f"what colour is video {k}?" + " and then" * 4 * turn,
+            }
+            rows.append(row)
+    again = pool.iloc[0].to_dict() | {"uid": "clip0t1", "turn": 1, "question": "and now?"}
+    pool = pd.concat([pool, pd.DataFrame([*rows, again])], ignore_index=True)
+    pool.to_parquet(work / "pool" / "pool.parquet", index=False)
+    return pool

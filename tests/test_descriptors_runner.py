@@ -12,8 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import kill_once_written
-from test_descriptors_helpers import FAST, FakeVLM, make_pool
+from test_descriptors_helpers import (
+    FAST,
+    FakeVLM,
+    FramedVLM,
+    make_pool,
+    pool_with_videos,
+    shard_file,
+)
 
+from gdo.descriptors.clips import shard_key
 from gdo.descriptors.merge import MergeError
 from gdo.descriptors.shards import open_shard, read_shard, shard_of
 from gdo.descriptors.stage import merge, run
@@ -89,22 +97,28 @@ def test_model_passes_are_batched(cfg_factory) -> None:
     assert [c for c in model.calls if c[0] == "losses"] == [("losses", 8), ("losses", 8)]
 
 
-def test_two_shards_give_the_same_table_as_one(cfg_factory) -> None:
+def test_two_shards_give_the_same_table_as_one_and_keep_clips_together(cfg_factory) -> None:
     one = cfg_factory(*FAST, "name=one")
-    pool = make_pool(work_dir(one))
-    ref = by_uid(described(one))
+    pool = pool_with_videos(work_dir(one))
+    ref = by_uid(described(one, FramedVLM()))
     two = cfg_factory(*FAST, "name=two", "descriptors.shard.world_size=2")
-    make_pool(work_dir(two))
-    sizes = []
+    pool_with_videos(work_dir(two))
+    clip = {u: shard_key(u, v, m) for u, v, m in zip(pool.uid, pool.video_id, pool.media)}
+    owner: dict[str, int] = {}
     for rank in (0, 1):
         cfg = cfg_factory(
             *FAST, "name=two", "descriptors.shard.world_size=2", f"descriptors.shard.rank={rank}"
         )
-        shard = run(cfg, model=FakeVLM())
-        rows = read_shard(shard).rows
-        assert all(shard_of(r["uid"], 2) == rank for r in rows)
-        sizes.append(len(rows))
-    assert sum(sizes) == len(pool) and min(sizes) > 0
+        shard = run(cfg, model=FramedVLM())
+        assert shard == shard_file(cfg, rank, 2)
+        for r in read_shard(shard).rows:
+            assert shard_of(clip[r["uid"]], 2) == rank
+            owner[r["uid"]] = rank
+    assert sorted(owner) == sorted(pool.uid) and set(owner.values()) == {0, 1}
+    # Every clip's turns on one rank (the two clips with three turns and the one with two).
+    turns = pool.assign(owner=pool.uid.map(owner), clip=pool.uid.map(clip)).groupby("clip")
+    assert (turns.owner.nunique() == 1).all()
+    assert sorted(turns.size())[-3:] == [2, 3, 3]
     got = by_uid(pd.read_parquet(merge(two)))
     # A batch error names the sample's position in its batch, which differs by shard.
     kind = lambda df: df["error"].str.split(":").str[0]  # noqa: E731
@@ -137,7 +151,7 @@ def test_resume_after_a_crash_and_a_truncated_line(cfg_factory) -> None:
     make_pool(work_dir(cfg))
     with pytest.raises(KeyboardInterrupt):
         run(cfg, model=CrashAfter(2))
-    shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
+    shard = shard_file(cfg)
     n_before = len(read_shard(shard).rows)
     assert 0 < n_before < len(ref)
     with open(shard, "a") as fh:  # a kill in the middle of a write
@@ -153,16 +167,34 @@ def test_merge_refuses_missing_candidates_and_ignores_stale_shards(cfg_factory) 
     cfg = cfg_factory(*FAST)
     make_pool(work_dir(cfg), n=8, broken=False)
     run(cfg, model=FakeVLM())
-    stale = work_dir(cfg) / "descriptors" / "shard-0-of-3.jsonl"
+    stale = shard_file(cfg, 0, 3)
     fh, _ = open_shard(stale, {"key": "old", "rank": 0, "world_size": 3})
     fh.write(json.dumps({"uid": "zzz", "status": "ok"}) + "\n")
     fh.close()
     merge(cfg)
     assert read_manifest(work_dir(cfg) / "descriptors")["counts"]["stale_shard_files"] == 1
-    # A config change (different SC n) makes the existing shard stale: nothing covers the pool.
+    # A config change (different SC n) has its own folder, with nothing in it yet.
     changed = cfg_factory(*FAST, "descriptors.items.self_consistency.n=4")
     with pytest.raises(MergeError, match="8 of 8 pool candidates"):
         merge(changed)
+
+
+def test_a_changed_config_writes_a_new_folder_and_keeps_finished_shards(cfg_factory) -> None:
+    cfg = cfg_factory(*FAST)
+    make_pool(work_dir(cfg), n=8, broken=False)
+    first = run(cfg, model=FakeVLM())
+    before = first.read_bytes()
+    ref = pd.read_parquet(merge(cfg))
+    changed = cfg_factory(*FAST, "descriptors.items.self_consistency.n=4")
+    second = run(changed, model=FakeVLM())
+    assert second.parent != first.parent and second.parent.parent == first.parent.parent
+    assert first.read_bytes() == before  # the finished shards of the first config, untouched
+    merge(changed)
+    assert read_manifest(work_dir(cfg) / "descriptors")["counts"]["other_config_folders"] == 1
+    # Back to the first config: nothing to describe again, the same table.
+    model = FakeVLM()
+    assert run(cfg, model=model) == first and model.calls == []
+    pd.testing.assert_frame_equal(pd.read_parquet(merge(cfg)), ref)
 
 
 def test_a_corrupt_middle_line_names_the_file_and_line(tmp_path) -> None:
@@ -203,7 +235,7 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, t
     script.write_text(KILL_SCRIPT.format(tests=str(TESTS), root=str(tmp_path)))
     env = {**os.environ, "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, str(script), "0.3"], env=env)
-    shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
+    shard = shard_file(cfg)
     n_killed = kill_once_written(proc, shard, 4, timeout=120)
     assert 4 <= n_killed < len(ref), "the kill came too late to test anything"
     out = by_uid(described(cfg))
@@ -212,86 +244,58 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(cfg_factory, t
     assert np.array_equal(out["uid"], ref["uid"])
 
 
-class FramedVLM(FakeVLM):
-    """A fake whose visual loss depends on the frames the runner hands it (the model's
-    frames: a video decoded once for motion and the model, images loaded apart)."""
-
-    frames, max_pixels = 4, 16 * 16
-
-    def losses(self, samples):
-        visual, blind = super().losses(samples)
-        seen = [s.get("frames") for s in samples]
-        return visual + [0.0 if f is None else float(f.mean()) / 1000 for f in seen], blind
-
-
-def pool_with_videos(work: Path) -> pd.DataFrame:
-    """make_pool's rows (a missing frame, a too-long question) plus two mp4 clips and a
-    file that is no video: every media path and every kind of per-sample failure."""
-    import cv2
-
-    pool = make_pool(work)
-    rows = []
-    for k, moving in enumerate((True, False, None)):
-        path = work.parent / "media" / f"video{k}.mp4"
-        if moving is None:
-            path.write_bytes(b"not a video")
-        else:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
-            for t in range(13):
-                img = np.zeros((32, 32, 3), np.uint8)
-                x = 1 + t if moving else 4
-                img[8:20, x : x + 12] = (255, 64, 0)
-                writer.write(img)
-            writer.release()
-        row = pool.iloc[0].to_dict() | {
-            "uid": f"video{k}",
-            "media_kind": "video",
-            "media": [str(path)],
-            "n_frames": 13,
-            "question": f"what colour is video {k}?",
-        }
-        rows.append(row)
-    pool = pd.concat([pool, pd.DataFrame(rows)], ignore_index=True)
-    pool.to_parquet(work / "pool" / "pool.parquet", index=False)
-    return pool
-
-
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_prefetch_gives_the_same_rows_in_the_same_order(cfg_factory, batch_size) -> None:
+def test_workers_prefetch_and_frame_memory_give_the_same_rows_in_the_same_order(
+    cfg_factory, batch_size
+) -> None:
     shards = {}
-    for prefetch in (0, 1, 3):
+    setups = [(0, 0, 64), (1, 1, 64), (2, 3, 64), (2, 1, 0), (0, 0, 0)]
+    for workers, prefetch, cache in setups:
         cfg = cfg_factory(
             *FAST,
-            f"name=p{prefetch}",
+            f"name=w{workers}p{prefetch}c{cache}",
             f"descriptors.batch_size={batch_size}",
+            f"descriptors.workers={workers}",
             f"descriptors.prefetch={prefetch}",
+            f"descriptors.clip_cache_mb={cache}",
         )
         pool_with_videos(work_dir(cfg))
-        shards[prefetch] = pd.DataFrame(read_shard(run(cfg, model=FramedVLM())).rows)
-    ref = shards[0]
-    assert (ref.status == "failed").sum() == 3  # missing frame, too long, not a video
-    assert ref.loc[ref.uid == "video2", "error"].str.startswith("MediaError").all()
+        shards[workers, prefetch, cache] = pd.DataFrame(
+            read_shard(run(cfg, model=FramedVLM())).rows
+        )
+    ref = shards[0, 0, 64]
+    # missing frame, too long, the three turns of the file that is no video
+    assert (ref.status == "failed").sum() == 5
+    assert ref.loc[ref.uid.str.startswith("video2"), "error"].str.startswith("MediaError").all()
     assert ref.loc[ref.uid == "video0", "amm"].iloc[0] > 0.5
-    for prefetch in (1, 3):
-        pd.testing.assert_frame_equal(shards[prefetch], ref)
+    media = ["amm", "frame_div", "rgb_mean_r", "rgb_std_b"]
+    turns = ref.loc[ref.uid.str.startswith("video0"), media]
+    assert len(turns) == 3 and (turns.nunique() == 1).all()  # one clip, one set of values
+    for setup, got in shards.items():
+        pd.testing.assert_frame_equal(got, ref, obj=str(setup))
 
 
-def test_prefetch_does_the_media_work_in_a_background_thread(cfg_factory, monkeypatch) -> None:
-    import threading
-
+def test_workers_do_the_media_work_in_other_processes(cfg_factory, monkeypatch, tmp_path) -> None:
     import gdo.descriptors.motion as motion
 
-    threads: list[str] = []
+    log = tmp_path / "pids.txt"
     real = motion.motion_stats
 
     def spy(*args, **kwargs):
-        threads.append(threading.current_thread().name)
+        with open(log, "a") as fh:  # a worker's calls are not in this process's memory
+            fh.write(f"{os.getpid()}\n")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(motion, "motion_stats", spy)
-    for prefetch in (0, 1):
-        threads.clear()
-        cfg = cfg_factory(*FAST, f"name=t{prefetch}", f"descriptors.prefetch={prefetch}")
+    for workers in (0, 1):
+        log.write_text("")
+        cfg = cfg_factory(
+            *FAST,
+            f"name=t{workers}",
+            f"descriptors.workers={workers}",
+            "descriptors.worker_start=fork",
+        )
         make_pool(work_dir(cfg), n=8, broken=False)
         run(cfg, model=FakeVLM())
-        assert threads and all(t.startswith("describe-prefetch") == bool(prefetch) for t in threads)
+        pids = {int(p) for p in log.read_text().split()}
+        assert pids and (pids == {os.getpid()}) == (workers == 0), pids

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import compose, kill_once_written
+from test_descriptors_helpers import shard_file
 
+from gdo.descriptors.clips import shard_key
 from gdo.descriptors.shards import read_shard
 from gdo.descriptors.stage import merge, run
 from gdo.utils.stage import work_dir, world_dir
@@ -153,7 +156,7 @@ def test_world_sigkill_and_restart_equals_uninterrupted(pretrained) -> None:
     copy_pool(src, cfg)
     env = {**os.environ, "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gdo", "describe", *killed], cwd=REPO, env=env)
-    shard = work_dir(cfg) / "descriptors" / "shard-0-of-1.jsonl"
+    shard = shard_file(cfg)
     n_killed = kill_once_written(proc, shard, 40, timeout=600, poll=0.2)
     assert 40 <= n_killed < len(expected)
     rc = subprocess.run([sys.executable, "-m", "gdo", "describe", *killed], cwd=REPO, env=env)
@@ -177,8 +180,15 @@ def test_world_two_ranks_with_torchrun_equal_one_rank(pretrained) -> None:
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
     rc = subprocess.run([*torchrun, "-m", "gdo", "describe", *two], cwd=REPO, env=env)
     assert rc.returncode == 0
-    shards = sorted((work_dir(cfg) / "descriptors").glob("shard-*-of-2.jsonl"))
-    assert len(shards) == 2
+    shards = [shard_file(cfg, rank, 2) for rank in (0, 1)]
+    assert all(p.exists() for p in shards)
+    # Shards by clip: every QA turn of a clip on one rank, each rank with its share.
+    pool = pd.read_parquet(work_dir(cfg) / "pool" / "pool.parquet")
+    clip = dict(zip(pool.uid, map(shard_key, pool.uid, pool.video_id, pool.media)))
+    owner = {r["uid"]: rank for rank, p in enumerate(shards) for r in read_shard(p).rows}
+    assert sorted(owner) == sorted(pool.uid) and min(Counter(owner.values()).values()) > 0
+    turns = pool.assign(owner=pool.uid.map(owner), clip=pool.uid.map(clip)).groupby("clip")
+    assert turns.size().max() >= 2 and (turns.owner.nunique() == 1).all()
     got = _by_uid(pd.read_parquet(merge(cfg)))
     assert got["uid"].equals(expected["uid"])
     # Different batch mates change padding, so float values agree to rounding only.

@@ -95,7 +95,7 @@ def test_run_launches_describe_and_train_on_two_ranks(small_world, tmp_path) -> 
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     work = tmp_path / "outputs" / "default"
-    assert sorted(p.name for p in (work / "descriptors").glob("shard-*")) == [
+    assert sorted(p.name for p in (work / "descriptors" / "shards").glob("*/shard-*")) == [
         "shard-0-of-2.jsonl",
         "shard-1-of-2.jsonl",
     ]

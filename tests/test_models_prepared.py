@@ -221,16 +221,15 @@ def test_sc_draws_and_greedy_pick_equal_hf_sampling(vlm, monkeypatch) -> None:
 
 
 def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_factory, monkeypatch):
-    """With ``descriptors.prefetch_inputs`` the prefetch thread encodes a batch's model inputs
-    (prompts, pixels, positions) after its media work, unless the batch is due before it
-    started them: then the model's calls encode it. Each batch is encoded once, and the
-    rows equal those of prefetch 0 either way."""
+    """With ``descriptors.prefetch_inputs`` a thread encodes the next batches' model inputs
+    (prompts, pixels, positions), unless a batch is due before it started them: then the
+    model's calls encode it. Each batch is encoded once, and the rows equal those of
+    prefetch 0 either way."""
     import time
 
     import pandas as pd
     from test_descriptors_helpers import make_pool
 
-    from gdo.descriptors.base import BatchContext
     from gdo.descriptors.registry import build
     from gdo.descriptors.stage import POOL_FIELDS, describe_batches, plain_row
     from gdo.models.inputs import SampleEncoder
@@ -250,9 +249,11 @@ def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_fac
         calls.append((threading.current_thread().name, self is model.encoder))
         return real_process(self, *args)
 
-    def run(prefetch: int, ahead: bool = True) -> pd.DataFrame:
+    def run(prefetch: int, ahead: bool = True, workers: int = 0) -> pd.DataFrame:
         calls.clear()
-        got = describe_batches(chunks, items, model, 0, 8, prefetch, prefetch_inputs=ahead)
+        got = describe_batches(
+            chunks, items, model, 0, 8, prefetch, prefetch_inputs=ahead, workers=workers
+        )
         return pd.DataFrame([r for batch in got for r in batch])
 
     monkeypatch.setattr(SampleEncoder, "_process_many", spy)
@@ -272,12 +273,9 @@ def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_fac
     assert sorted(calls) == sorted([("MainThread", True), *worker])
     monkeypatch.setattr(model, "losses", real_losses)
 
-    # The media work is slow: each batch is due before its inputs were started.
-    real_prepare = BatchContext.prepare
-    monkeypatch.setattr(BatchContext, "prepare",
-                        lambda self, *a, **k: time.sleep(1.0) or real_prepare(self, *a, **k))  # fmt: skip
-    pd.testing.assert_frame_equal(run(1), ref)
-    assert calls == [("MainThread", True)] * len(chunks)
+    # The media work in worker processes: the same rows, each batch encoded once.
+    pd.testing.assert_frame_equal(run(1, workers=2), ref)
+    assert len(calls) == len(chunks)
 
 
 def test_prefetch_inputs_auto_is_on_with_an_accelerator_only(cfg_factory) -> None:

@@ -68,6 +68,9 @@ def test_explicit_and_uniform_budgets() -> None:
     assert (b.value, b.bound) == (1000, "explicit")
     uni = compose(["goal=uniform"]).goal
     assert resolve_budget(uni, 20000, s, v, reference_count=37).value == 370
+    # select.budget sizes the GDO goals; Uni-10x stays 10 x its reference under it
+    b = resolve_budget(uni, 20000, s, v, explicit=2000, reference_count=2000)
+    assert (b.value, b.bound) == (20000, "uniform")
 
 
 def test_every_gdo_goal_follows_its_preset(world) -> None:

@@ -3,10 +3,12 @@
 A descriptor is one class in one file, registered by name with ``@register``, and one
 config node under ``descriptors.items`` (``_target_`` + options). It may work per
 sample (``describe``: during ``gdo describe``, on one batch at a time) and/or per pool
-(``describe_pool``: during ``gdo describe merge``, on the joined table).
+(``describe_pool``: during ``gdo describe merge``, on the joined table). A descriptor
+whose values come from the media alone sets ``per_clip`` and gives ``clip_value``: it is
+then computed once per clip (a clip's QA turns share it), ahead of the model passes.
 
 Descriptors never load media or run the model themselves: they ask the
-:class:`BatchContext`, which loads each candidate's frames once and runs each model
+:class:`BatchContext`, which loads each clip's frames once and runs each model
 pass once per batch (VDS and PPL share one loss pass), and which isolates
 per-sample failures so one unreadable video never sinks its batch.
 """
@@ -15,11 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from gdo.descriptors.clips import media_key
 
 REGISTRY: dict[str, type[Descriptor]] = {}
 
@@ -49,6 +55,10 @@ class Descriptor:
     needs_model: ClassVar[bool] = False
     # Columns never z-scored (ids, side statistics that only feed other descriptors).
     no_zscore: ClassVar[tuple[str, ...]] = ()
+    # Whether the values come from the row's media alone (kind, paths, frame count) through
+    # ``clip_value``: the rows of one clip (its QA turns) then share one computation, done
+    # ahead of the model passes in describe's media workers.
+    per_clip: ClassVar[bool] = False
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """Per-sample values for the batch: column -> one value per row (NaN if failed)."""
@@ -70,18 +80,46 @@ class Descriptor:
         """What of the setup changes the per-sample values (for the shard key)."""
         return self.config_key()
 
-    def prepare(self, ctx: BatchContext) -> None:
-        """Optional: the media-only part of ``describe``, done ahead (no model; may run in
-        a background thread while the model works on the previous batch). Keep results
-        with ``ctx.precompute`` and read them in ``describe`` with ``ctx.once``."""
+    def clip_value(self, ctx: BatchContext, i: int) -> Any:
+        """For a ``per_clip`` descriptor: row ``i``'s value from its media alone (no model).
+
+        ``describe`` reads it through :meth:`BatchContext.clip_values`, which computes it
+        once per clip (or takes what describe's media workers computed ahead)."""
+        raise NotImplementedError(f"{type(self).__name__} sets per_clip but has no clip_value")
 
 
 class SampleError(Exception):
     """A per-sample failure raised inside a descriptor (recorded, never fatal)."""
 
 
+class PreparedError(Exception):
+    """A failure that happened where the media work ran (a worker process): it carries
+    that failure's :func:`error_reason`, so the row's error reads the same either way."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A failure as data (picklable): what :func:`outcome` gives for a call that raised."""
+
+    reason: str
+
+
+def outcome(fn: Callable[[], Any]) -> Any:
+    """``fn()``, or :class:`Failed` with its :func:`error_reason` if it raised."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - per-sample failures are data, not bugs
+        return Failed(error_reason(exc))
+
+
 def error_reason(exc: BaseException) -> str:
     """A short, countable reason: the exception's class name, then its message."""
+    if isinstance(exc, PreparedError):
+        return exc.reason
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {msg}"[:300] if msg else type(exc).__name__
 
@@ -95,7 +133,10 @@ class BatchContext:
     """One batch of candidate rows plus lazy, shared access to media and model passes.
 
     ``failed`` maps row index -> error reason; once a row failed, later descriptors
-    skip it and its whole row is written with NaN descriptors.
+    skip it and its whole row is written with NaN descriptors. Rows with the same media
+    (:func:`~gdo.descriptors.clips.media_key`: a clip's QA turns) share their frames,
+    their model frames and the values of ``per_clip`` descriptors: each is loaded or
+    computed once, for the clip's first row in the batch.
     """
 
     def __init__(
@@ -112,6 +153,10 @@ class BatchContext:
         self.seed = int(seed)
         self.max_frames = int(max_frames)
         self.failed: dict[int, str] = {}
+        self.keys = [media_key(r) for r in self.rows]
+        first: dict[Hashable, int] = {}
+        # The row that loads and computes for its clip (itself without media).
+        self._rep = [i if k is None else first.setdefault(k, i) for i, k in enumerate(self.keys)]
         self._load_media = load_media
         self._frames: dict[int, np.ndarray | None] = {}
         self._model_frames: dict[int, np.ndarray | None] = {}
@@ -119,7 +164,6 @@ class BatchContext:
         self._once: dict[Any, dict[int, Any]] = {}
         # Processor outputs made ahead by ``prepare_encodings`` (``VLM.prepare_encodings``).
         self.encodings: dict[Any, Any] | None = None
-        self._uses_model = False
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -145,9 +189,10 @@ class BatchContext:
 
         Loaded once per batch and shared by every media descriptor; raises on
         unreadable media (callers go through :meth:`map_rows`). A failed load is kept
-        and raised again on the next call (media are deterministic): a load done ahead
-        by :meth:`prepare` fails at the same call as a load done here.
+        and raised again on the next call (media are deterministic). Rows of one clip
+        share one load.
         """
+        i = self._rep[i]
         if i not in self._frames:
             try:
                 self._frames[i] = self._load_frames(i)
@@ -219,12 +264,14 @@ class BatchContext:
         out = []
         for i in idx:
             row = self.rows[i]
-            frames = self._model_frames_of(i)
+            frames = self.model_frames(i)
             out.append(row if frames is None else {**row, "frames": frames})
         return out
 
-    def _model_frames_of(self, i: int) -> np.ndarray | None:
-        """Row ``i``'s frames as the model loads them (kept, failures too; see frames)."""
+    def model_frames(self, i: int) -> np.ndarray | None:
+        """Row ``i``'s frames as the model loads them (kept, failures too; see frames);
+        rows of one clip share one load."""
+        i = self._rep[i]
         if i not in self._model_frames:
             try:
                 frames = self._load_model_frames(i)
@@ -245,26 +292,6 @@ class BatchContext:
         n, max_pixels = self.model.frames, getattr(self.model, "max_pixels", None)
         return loader(kind, [str(p) for p in paths], n, max_pixels)
 
-    def prepare(self, items: Sequence[Any] = (), encode: bool = True) -> BatchContext:
-        """Do the batch's media work now, before any model pass: each enabled descriptor's
-        :meth:`Descriptor.prepare` (e.g. motion: decode + optical flow), then the model's
-        frames of every row, then (``encode``) :meth:`prepare_encodings`. Nothing here
-        runs the model, so it can run in another thread while the model works on the
-        previous batch (``descriptors.prefetch``). Results and per-sample errors are kept
-        and handed out when the descriptors ask, in their order, so the rows are the same
-        as without it.
-        """
-        enabled = [it for it in items if getattr(it, "enabled", True)]
-        for it in enabled:
-            if getattr(it.descriptor, "sample_columns", ()):
-                it.descriptor.prepare(self)
-        self._uses_model = any(getattr(it.descriptor, "needs_model", False) for it in enabled)
-        if self._uses_model:
-            self._rows_with_model_frames()
-        if encode:
-            self.prepare_encodings()
-        return self
-
     def _rows_with_model_frames(self) -> list[int]:
         """Rows whose frames the model loads without error (each loaded once, kept);
         none for a model that loads no frames itself."""
@@ -273,17 +300,17 @@ class BatchContext:
         ready = []
         for i in range(len(self.rows)):
             with contextlib.suppress(Exception):
-                self._model_frames_of(i)
+                self.model_frames(i)
                 ready.append(i)
         return ready
 
     def prepare_encodings(self) -> BatchContext:
         """The model inputs of every row whose frames are ready (chat template, tokens,
         pixel patches, rope positions: ``VLM.prepare_encodings``), kept in ``encodings``
-        for the model's passes (``reuse_encodings(made)``). Only after :meth:`prepare`
-        found a model descriptor enabled; a model without the method is left alone."""
+        for the model's passes (``reuse_encodings(made)``). For a batch a model descriptor
+        will run on; a model without the method is left alone."""
         make = getattr(self.model, "prepare_encodings", None)
-        if not self._uses_model or not callable(make):
+        if not callable(make):
             return self
         ready = self._rows_with_model_frames()
         if ready:
@@ -292,7 +319,12 @@ class BatchContext:
         return self
 
     def once(self, key: Any, i: int, fn: Callable[[int], Any]) -> Any:
-        """``fn(i)``, computed once per (key, row) and kept (a failure too: raised again)."""
+        """``fn(i)``, computed once per (key, row) and kept (a failure too: raised again).
+
+        A ``per_clip`` descriptor as ``key`` computes once per clip: ``fn`` gets the
+        clip's first row."""
+        if getattr(key, "per_clip", False):
+            i = self._rep[i]
         memo = self._once.setdefault(key, {})
         if i not in memo:
             try:
@@ -301,15 +333,36 @@ class BatchContext:
                 memo[i] = _Raised(exc)
         return _unwrap(memo[i])
 
-    def precompute(self, key: Any, fn: Callable[[int], Any]) -> None:
-        """:meth:`once` for every alive row now; errors surface when the value is asked."""
-        for i in self.alive():
-            with contextlib.suppress(Exception):
-                self.once(key, i, fn)
+    def clip_values(self, descriptor: Descriptor) -> dict[int, Any]:
+        """A ``per_clip`` descriptor's :meth:`Descriptor.clip_value` for each alive row:
+        once per clip, or as given ahead (:meth:`give`); a row whose value failed is
+        marked failed."""
+        return self.map_once(descriptor, partial(descriptor.clip_value, self))
+
+    def give(
+        self, values: dict[Hashable, dict[Any, Any]], frames: dict[Hashable, Any]
+    ) -> BatchContext:
+        """Take media work done elsewhere (describe's media workers): ``values[clip]``
+        maps a descriptor to its value and ``frames[clip]`` holds the model frames, each
+        the thing itself or its :class:`Failed` (:func:`outcome`), for clips by
+        :func:`~gdo.descriptors.clips.media_key`. Asked later, they are handed out as if
+        computed here (a failure raised with the same reason)."""
+
+        def kept(value: Any) -> Any:
+            return _Raised(PreparedError(value.reason)) if isinstance(value, Failed) else value
+
+        for i, key in enumerate(self.keys):
+            if key is None or self._rep[i] != i:
+                continue
+            for descriptor, value in values.get(key, {}).items():
+                self._once.setdefault(descriptor, {})[i] = kept(value)
+            if key in frames:
+                self._model_frames[i] = kept(frames[key])
+        return self
 
     def map_once(self, key: Any, fn: Callable[[int], Any]) -> dict[int, Any]:
-        """:meth:`map_rows` over :meth:`once`: values a :meth:`precompute` with the same
-        ``key`` and ``fn`` made ahead are taken, the rest computed now."""
+        """:meth:`map_rows` over :meth:`once`: values kept under ``key`` (computed before,
+        or given by :meth:`give`) are taken, the rest computed now."""
         return self.map_rows(lambda i: self.once(key, i, fn))
 
     def map_rows(self, fn: Callable[[int], Any]) -> dict[int, Any]:

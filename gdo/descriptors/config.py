@@ -25,13 +25,23 @@ class DescriptorsConf:
     items: dict[str, Any] = field(default_factory=dict)
     # Candidates per model pass; 1 reproduces the reference's one-sample-at-a-time loop.
     batch_size: int = 32
-    # Batches whose media work (decode, optical flow, the model's frames) a background
-    # thread does ahead while the model runs; 0 = off (all in the main thread). Same rows.
+    # DataLoader worker processes doing the media work (decode, optical flow, RGB
+    # statistics, the model's frames), once per clip, while the model runs; 0 = in the main
+    # process when a batch is due. Same rows either way.
+    workers: int = 1
+    # Batches each worker prepares ahead (at least 1 with workers); with prefetch_inputs,
+    # also the batches whose model inputs a thread encodes ahead.
     prefetch: int = 1
-    # The prefetch thread also encodes the model inputs (chat template, tokens, pixel
+    # A thread encodes the next batches' model inputs (chat template, tokens, pixel
     # patches, M-RoPE positions). null = auto: on when the model is on an accelerator, off
     # on CPU, where the encoding contends with the model's passes for the GIL.
     prefetch_inputs: bool | None = None
+    # Memory (MiB) for a clip's model frames between two of its batches (its QA turns sort
+    # apart); a clip whose next batch is too far off for it is decoded again. Its media
+    # descriptor values are computed once whatever this is. 0: keep nothing across batches.
+    clip_cache_mb: float = 1024
+    # Start method of the worker processes: fork | spawn | forkserver; null = the platform's.
+    worker_start: str | None = None
     # Sort by media kind / frame count / text length so a batch pads little.
     sort_by_length: bool = True
     shard: ShardConf = field(default_factory=ShardConf)

@@ -67,6 +67,7 @@ class Coverage(Descriptor):
     sample_columns = RGB_COLUMNS
     pool_columns = ("cluster_id", "cluster_rep", "cluster_hard")
     no_zscore = (*RGB_COLUMNS, "cluster_id")
+    per_clip = True  # the RGB statistics
 
     def __init__(
         self,
@@ -90,16 +91,13 @@ class Coverage(Descriptor):
         """Only the frame count changes the per-sample RGB statistics (k does not)."""
         return {"class": "coverage.rgb_stats", "n_frames": self.n_frames}
 
-    def _one(self, ctx: BatchContext, i: int) -> tuple[float, ...]:
+    def clip_value(self, ctx: BatchContext, i: int) -> tuple[float, ...]:
+        """RGB mean and std of row ``i``'s clip."""
         return rgb_stats(ctx.frames(i), self.n_frames)
-
-    def prepare(self, ctx: BatchContext) -> None:
-        """The RGB statistics ahead of the model passes (``descriptors.prefetch``)."""
-        ctx.precompute(self, lambda i: self._one(ctx, i))
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """RGB mean and std of every row's frames."""
-        vals = ctx.map_once(self, lambda i: self._one(ctx, i))
+        vals = ctx.clip_values(self)
         return {
             c: ctx.column({i: v[j] for i, v in vals.items()}) for j, c in enumerate(RGB_COLUMNS)
         }

@@ -1,7 +1,8 @@
 """``gdo describe merge``: join the shards, pool-level descriptors, robust z-scores.
 
-Reads every ``shard-*.jsonl`` whose header key matches the current config (others
-are stale and ignored, counted), keeps one row per uid (an ``ok`` row wins over a
+Reads every ``shard-*.jsonl`` of the current config's folder
+(``descriptors/shards/<key>/``; a file whose header key differs is stale and ignored,
+counted; other configs' folders are counted and left alone), keeps one row per uid (an ``ok`` row wins over a
 ``failed`` one), checks that every pool uid is present, runs the pool-level
 descriptors (coverage, goal relevance) and adds ``z_<col> = (x - median) /
 (IQR / 1.349)`` for every descriptor column. Writes ``descriptors.parquet`` and a
@@ -20,7 +21,7 @@ import pandas as pd
 
 from gdo.descriptors.base import reason_kind
 from gdo.descriptors.registry import Item, build
-from gdo.descriptors.shards import read_shard
+from gdo.descriptors.shards import read_shard, shard_dir
 from gdo.utils.errors import GdoError
 from gdo.utils.io import atomic_write_parquet
 from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
@@ -111,7 +112,9 @@ def merge(cfg: Any) -> Path:
         log.info("describe merge: %s is fresh (key %s)", out_dir / ARTIFACT, key)
         return out_dir / ARTIFACT
     pool = pd.read_parquet(pool_path(cfg))
-    rows, counts = read_shards(out_dir, skey)
+    rows, counts = read_shards(shard_dir(out_dir, skey), skey)
+    others = [p for p in (out_dir / "shards").glob("*") if p.is_dir() and p.name != skey]
+    counts["other_config_folders"] = len(others)
     rows, n_dup = dedup(rows)
     in_pool = rows["uid"].isin(pool["uid"]) if len(rows) else pd.Series([], dtype=bool)
     n_extra = int((~in_pool).sum())
@@ -119,9 +122,9 @@ def merge(cfg: Any) -> Path:
     missing = pool.loc[~pool["uid"].isin(rows["uid"]), "uid"]
     if len(missing):
         raise MergeError(
-            f"{out_dir}: {len(missing)} of {len(pool)} pool candidates have no descriptor row "
-            f"(e.g. {', '.join(missing.head(5))}); run `gdo describe` again with the same config "
-            "on every rank (it resumes where it stopped), then merge"
+            f"{shard_dir(out_dir, skey)}: {len(missing)} of {len(pool)} pool candidates have "
+            f"no descriptor row (e.g. {', '.join(missing.head(5))}); run `gdo describe` again "
+            "with the same config on every rank (it resumes where it stopped), then merge"
         )
 
     table = pool.merge(rows, on="uid", how="left", validate="one_to_one")

@@ -77,6 +77,7 @@ class Motion(Descriptor):
     """AMM: how much moves (optical flow) and how much the frames differ."""
 
     sample_columns = ("amm", "frame_div")
+    per_clip = True
 
     def __init__(
         self,
@@ -90,19 +91,16 @@ class Motion(Descriptor):
         self.upscale = bool(upscale)
         self.farneback = dict(farneback or {})
 
-    def _one(self, ctx: BatchContext, i: int) -> tuple[float, float]:
+    def clip_value(self, ctx: BatchContext, i: int) -> tuple[float, float]:
+        """(amm, frame_div) of row ``i``'s clip: its frames alone decide them."""
         frames = ctx.frames(i)
         if ctx.rows[i].get("media_kind") == "image":
             return 0.0, 0.0
         return motion_stats(frames, self.n_frames, self.size, self.farneback, self.upscale)
 
-    def prepare(self, ctx: BatchContext) -> None:
-        """Decode and optical flow ahead of the model passes (``descriptors.prefetch``)."""
-        ctx.precompute(self, lambda i: self._one(ctx, i))
-
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """Flow and frame difference of each row's frames (0 for images / text)."""
-        vals = ctx.map_once(self, lambda i: self._one(ctx, i))
+        vals = ctx.clip_values(self)
         return {
             "amm": ctx.column({i: v[0] for i, v in vals.items()}),
             "frame_div": ctx.column({i: v[1] for i, v in vals.items()}),

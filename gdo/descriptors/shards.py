@@ -1,12 +1,14 @@
 """Shard files: one append-only JSONL per rank, resumable after a crash or a kill.
 
-``<work_dir>/descriptors/shard-<rank>-of-<world>.jsonl``: the first line is a header
-``{"_header": {"key", "rank", "world_size"}}`` (``key`` hashes everything that
-changes the values: descriptor config, model, pool, seed); every other line is one
-candidate's row. Rows are flushed and fsynced per batch, so a SIGKILL loses at most
-the batch in flight plus a truncated last line, which :func:`open_shard` cuts off
-before appending again. A shard whose header key differs (new model, new config) is
-restarted from scratch rather than mixed.
+``<work_dir>/descriptors/shards/<key>/shard-<rank>-of-<world>.jsonl``: ``key`` hashes
+everything that changes the values (descriptor config, model, pool, seed), so a changed
+config writes to a new folder and the shards of another config stay as they were
+(switching back resumes them). The first line is a header
+``{"_header": {"key", "rank", "world_size"}}``; every other line is one candidate's
+row. Rows are flushed and fsynced per batch, so a SIGKILL loses at most the batch in
+flight plus a truncated last line, which :func:`open_shard` cuts off before appending
+again. A shard whose header key differs from its folder's is restarted from scratch
+rather than mixed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ def shard_of(uid: str, world_size: int) -> int:
     except ValueError:
         h = int.from_bytes(hashlib.sha1(uid.encode()).digest()[:8], "big")
     return h % world_size
+
+
+def shard_dir(out_dir: str | Path, key: str) -> Path:
+    """``out_dir/shards/<key>``: where the shards written with ``key`` live."""
+    return Path(out_dir) / "shards" / key
 
 
 def shard_path(out_dir: Path, rank: int, world_size: int) -> Path:

@@ -1,14 +1,16 @@
-"""``gdo describe``: per-sample descriptors, batched, sharded by rank, resumable.
+"""``gdo describe``: per-sample descriptors, batched, sharded by clip, resumable.
 
-Each rank takes the candidates with ``shard_of(uid, world_size) == rank``, sorts them
-by media kind and length (batches pad little), and appends one JSONL row per
-candidate to its own shard, flushed and fsynced per batch; a restart skips the uids
-already written. A candidate that fails (unreadable media, SampleTooLong, ...) gets
-a ``status: failed`` row with the reason and NaN descriptors; the run never stops
-for it. ``gdo describe merge`` (:mod:`gdo.descriptors.merge`) joins the shards. With
-``descriptors.prefetch`` (default 1) a background thread prepares the next batch's media
-(decode, optical flow; with ``descriptors.prefetch_inputs`` the model inputs too) while
-the model runs on the current one; the rows are the same.
+Each rank reads its rows of ``pool.parquet`` (only the columns describe uses; rows whose
+clip, :func:`~gdo.descriptors.clips.shard_key`, hashes to the rank, so a clip's QA turns
+stay together), sorts them by media kind and length (batches pad little), and appends one
+JSONL row per candidate to its own shard in ``descriptors/shards/<key>/`` (a changed
+config writes a new folder), flushed and fsynced per batch; a restart skips the uids
+already written. A candidate that fails (unreadable media, SampleTooLong, ...) gets a
+``status: failed`` row with the reason and NaN descriptors; the run never stops for it.
+Media work (decode, optical flow, RGB statistics, the model's frames) is done once per
+clip by ``descriptors.workers`` DataLoader processes while the model runs
+(:mod:`gdo.descriptors.runner`). ``gdo describe merge`` (:mod:`gdo.descriptors.merge`)
+joins the shards.
 
     gdo describe                                   # one process
     torchrun --nproc_per_node 2 -m gdo describe    # ranks from RANK / WORLD_SIZE
@@ -17,24 +19,24 @@ the model runs on the current one; the rows are the same.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import os
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gdo.descriptors.base import BatchContext
+from gdo.descriptors.clips import frames_window, media_keys
 from gdo.descriptors.merge import merge  # noqa: F401  (`gdo describe merge` resolves it here)
+from gdo.descriptors.reader import read_rank
 from gdo.descriptors.registry import Item, build
-from gdo.descriptors.shards import open_shard, shard_of, shard_path
+
+# The loop lives in runner.py; tests and benchmarks import it from here too.
+from gdo.descriptors.runner import describe_batch, describe_batches  # noqa: F401
+from gdo.descriptors.shards import open_shard, shard_dir, shard_path
 from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.io import append_jsonl
 from gdo.utils.manifest import content_hash, read_manifest, to_plain
@@ -147,118 +149,6 @@ def plain_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.tolist() if isinstance(v, np.ndarray | np.generic) else v for k, v in row.items()}
 
 
-def describe_batch(
-    rows: list[dict[str, Any]],
-    items: list[Item],
-    model: Any,
-    seed: int,
-    max_frames: int,
-    ctx: BatchContext | None = None,
-) -> list[dict[str, Any]]:
-    """Every enabled sample-level descriptor on one batch -> one output row per input row.
-
-    The model's passes over the batch share each sample's encoding (``reuse_encodings``):
-    the visual loss and the SC generation prompt are processed once. ``ctx`` is the
-    batch's context when its media work was done ahead (:func:`describe_batches`).
-    """
-    if ctx is None:
-        ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
-    values: dict[str, list[float]] = {}
-    reuse = getattr(model, "reuse_encodings", None)
-    made = {"made": ctx.encodings} if ctx.encodings else {}
-    with reuse(**made) if callable(reuse) else contextlib.nullcontext():
-        for it in items:
-            cols = it.descriptor.sample_columns
-            if not cols:
-                continue
-            if not it.enabled:
-                values.update({c: [math.nan] * len(rows) for c in cols})
-                continue
-            got = it.descriptor.describe(ctx)
-            for c in cols:
-                values[c] = list(got.get(c, [math.nan] * len(rows)))
-    out = []
-    for i, row in enumerate(rows):
-        failed = i in ctx.failed
-        rec: dict[str, Any] = {"uid": row["uid"], "status": "failed" if failed else "ok"}
-        rec["error"] = ctx.failed.get(i, "")
-        for c, col in values.items():
-            rec[c] = math.nan if failed else float(col[i])
-        out.append(rec)
-    return out
-
-
-def describe_batches(
-    batches: Iterable[list[dict[str, Any]]],
-    items: list[Item],
-    model: Any,
-    seed: int,
-    max_frames: int,
-    prefetch: int = 0,
-    num_threads: int = 1,
-    prefetch_inputs: bool = False,
-) -> Iterator[list[dict[str, Any]]]:
-    """:func:`describe_batch` over consecutive batches, yielded in order.
-
-    With ``prefetch > 0`` a background thread does the media work of the next
-    ``prefetch`` batches (decode, optical flow, the model's frames:
-    ``BatchContext.prepare``) while the model runs on the current one, as a DataLoader's
-    workers would on a GPU run. With ``prefetch_inputs`` it then encodes their model
-    inputs too (``prepare_encodings``: prompts, pixel patches, M-RoPE positions); inputs it
-    has not started when their batch is due are made by the model's calls instead. decord
-    and OpenCV release the GIL while they decode and compute flow, so the two overlap
-    where a core is free (on tiny clips the Python-level parts still contend
-    for the GIL; experiments/benchmarks/describe.md has the measurements). The rows are
-    the same as with ``prefetch = 0`` (prepared values and per-sample errors
-    are handed out when the descriptors ask, in their order). A batch is only prepared,
-    never written, ahead: the caller's append / fsync / resume are unchanged.
-    """
-    if prefetch <= 0:
-        for rows in batches:
-            yield describe_batch(rows, items, model, seed, max_frames)
-        return
-
-    def prepare(rows: list[dict[str, Any]]) -> BatchContext:
-        ctx = BatchContext(rows, model, seed=seed, max_frames=max_frames)
-        return ctx.prepare(items, encode=False)
-
-    def encode(ready: Future[BatchContext]) -> None:
-        ready.result().prepare_encodings()
-
-    import torch
-
-    pending: deque[tuple[list[dict[str, Any]], Future[BatchContext], Future[None] | None]]
-    pending = deque()
-    source = iter(batches)
-    # torch's thread count is per thread: the worker gets the runner's too.
-    pool = ThreadPoolExecutor(
-        max_workers=1,
-        thread_name_prefix="describe-prefetch",
-        initializer=torch.set_num_threads,
-        initargs=(int(num_threads),),
-    )
-    try:
-        while True:
-            while len(pending) <= prefetch:
-                rows = next(source, None)
-                if rows is None:
-                    break
-                ready = pool.submit(prepare, rows)
-                encoded = pool.submit(encode, ready) if prefetch_inputs else None
-                pending.append((rows, ready, encoded))
-            if not pending:
-                return
-            rows, ready, encoded = pending.popleft()
-            # The model inputs are the thread's second task of a batch. Where it has not
-            # started them (it is behind), the model's own calls encode the batch rather
-            # than wait: the work goes to whichever thread is free.
-            if encoded is not None and not encoded.cancel():
-                encoded.result()
-            yield describe_batch(rows, items, model, seed, max_frames, ctx=ready.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def prefetch_inputs(cfg: Any, model: Any) -> bool:
     """``descriptors.prefetch_inputs``; null (auto): on for a model on an accelerator, off
     on CPU, where the encoding contends with the model's passes for the GIL (slower at
@@ -289,13 +179,12 @@ def run(cfg: Any, model: Any = None) -> Path:
     rank, world = shard_spec(cfg)
     items = build(cfg.descriptors["items"])
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
-    pool = pd.read_parquet(pool_path(cfg))
+    pool = pool_path(cfg)  # first: a missing pool is the first thing to say
     key = sample_key(cfg, items, needs_model)
-    mine = pool[[shard_of(u, world) == rank for u in pool["uid"]]]
+    mine = read_rank(pool, rank, world, POOL_FIELDS)
     if cfg.descriptors.sort_by_length:
         mine = sort_for_padding(mine)
-    out_dir = stage_dir(cfg, "descriptors")
-    path = shard_path(out_dir, rank, world)
+    path = shard_path(shard_dir(stage_dir(cfg, "descriptors"), key), rank, world)
     header = {"key": key, "rank": rank, "world_size": world}
     fh, done = open_shard(path, header)
     todo = int((~mine["uid"].isin(done)).sum())
@@ -312,20 +201,32 @@ def run(cfg: Any, model: Any = None) -> Path:
     size = int(cfg.descriptors.batch_size)
     work = [c for c in batches(mine, size) if (~c["uid"].isin(done)).any()]
     n_failed, t0 = 0, time.perf_counter()
+    stats: dict[str, float] = {}
     described = None
     try:
         if work and model is None and needs_model:
             model = load_describe_model(cfg)
         bar = progress(total=todo, desc=f"describe {rank}/{world}", unit="sample")
+        dc = cfg.descriptors
         described = describe_batches(
             ([plain_row(r) for r in c[fields].to_dict("records")] for c in work),
             items,
             model,
             int(cfg.seed),
-            int(cfg.descriptors.max_frames),
-            prefetch=int(cfg.descriptors.prefetch),
-            num_threads=int(cfg.descriptors.num_threads),
+            int(dc.max_frames),
+            prefetch=int(dc.prefetch),
+            num_threads=int(dc.num_threads),
             prefetch_inputs=prefetch_inputs(cfg, model),
+            workers=int(dc.workers),
+            keys=[media_keys(c) for c in work],
+            window=frames_window(
+                float(dc.clip_cache_mb),
+                size,
+                getattr(model, "frames", None),
+                getattr(model, "max_pixels", None),
+            ),
+            start=dc.worker_start,
+            stats=stats,
         )
         for chunk, out in zip(work, described, strict=True):
             missing = ~chunk["uid"].isin(done)
@@ -337,11 +238,12 @@ def run(cfg: Any, model: Any = None) -> Path:
         bar.close()
     finally:
         if described is not None:
-            described.close()  # stops the prefetch thread (after its current batch)
+            described.close()  # stops the media workers and the encoding thread
         fh.close()
     dt = time.perf_counter() - t0
     log.info(
-        "describe rank %d/%d: %d new rows (%d failed) in %.1fs (%.1f samples/s) -> %s",
+        "describe rank %d/%d: %d new rows (%d failed) in %.1fs (%.1f samples/s) -> %s; "
+        "media work for %d clips (%d model-frame loads, %.1f s in %d workers)",
         rank,
         world,
         todo,
@@ -349,5 +251,9 @@ def run(cfg: Any, model: Any = None) -> Path:
         dt,
         todo / dt if dt > 0 else 0.0,
         path,
+        stats.get("clips", 0),
+        stats.get("frame_loads", 0),
+        stats.get("media_s", 0.0),
+        int(cfg.descriptors.workers),
     )
     return path

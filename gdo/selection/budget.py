@@ -6,7 +6,8 @@ budget = min(clip(recommended, min_count, max_count), floor(max_ratio * pool siz
 
 The max_ratio clip is applied last, so it wins: the paper's counts are for pools of
 millions; a 20k pool gets a few hundred samples. ``select.budget`` overrides it all
-(a count, or a share of the pool when < 1); a uniform goal takes N x a reference count.
+(a count, or a share of the pool when < 1) for GDO goals; a uniform goal always takes N x
+a reference count (its reference goal's subset size, or ``goal.reference_count``).
 """
 
 from __future__ import annotations
@@ -92,8 +93,13 @@ def resolve_budget(
     reference_count: int | None = None,
     use_vds3: bool = True,
 ) -> Budget:
-    """Pick the budget for ``goal`` on a pool of ``n_pool`` eligible candidates."""
-    if explicit is not None:
+    """Pick the budget for ``goal`` on a pool of ``n_pool`` eligible candidates.
+
+    ``explicit`` (``select.budget``) sets a GDO goal's budget; a uniform goal is always
+    ``multiplier`` x its reference count, so ``select.budget=2000`` gives Temp+ 2,000 and
+    Uni-10x 20,000 (size a uniform goal directly with ``goal.reference_count``).
+    """
+    if explicit is not None and goal.kind != "uniform":
         value = explicit_budget(explicit, n_pool)
         return Budget(value, "explicit", {"select.budget": explicit, "budget": value})
     if goal.kind == "uniform":
