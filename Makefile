@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, on its own: a bare `torch` from PyPI is a multi-GB CUDA build.
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
-	$(BIN)/pip install -q $(if $(LOCK),-c $(LOCK)) -e ".[dev,sweep,slurm]"
+	$(BIN)/pip install -q $(if $(LOCK),-c $(LOCK)) -e ".[dev,sweep,slurm,video]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install gdo (CPU torch) with dev tools
