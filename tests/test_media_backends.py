@@ -70,13 +70,17 @@ def test_backends_match_decord_on_the_worlds_clips(backend, world_clips, monkeyp
 
 
 @needs_decord
-def test_opencv_seeks_land_on_the_same_frames(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("backend", OTHERS)
+def test_seeks_land_on_the_same_frames(backend, tmp_path, monkeypatch) -> None:
+    # mp4v from cv2 puts a keyframe every 12 frames: seeks decode from one of those.
     clip = write_video(tmp_path / "long.mp4", n_frames=90, fps=10.0)
     indices = [0, 1, 17, 44, 45, 80, 89]
     ref = bk.open_video(clip, "decord").get_batch(indices)
-    monkeypatch.setattr(bk, "OPENCV_SEEK_GAP", 3)  # seek across every gap > 3 frames
-    got = bk.open_video(clip, "opencv").get_batch(indices)
+    monkeypatch.setattr(bk, "SEEK_GAP", 3)  # seek across every gap > 3 frames
+    got = bk.open_video(clip, backend).get_batch(indices)
     assert np.abs(ref.astype(int) - got.astype(int)).max() <= 2
+    means = got.reshape(len(indices), -1).mean(axis=1)
+    np.testing.assert_allclose(means, [gray_level(i) for i in indices], atol=8)
 
 
 def test_auto_prefers_decord_then_pyav_then_opencv(monkeypatch) -> None:
@@ -124,3 +128,47 @@ def test_bad_videos_are_media_errors_with_every_backend(backend, tmp_path, monke
     cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
     with pytest.raises(MediaError, match=r"cut\.mp4"):
         load_video(cut, 4)
+
+
+def _numbered_clip(path: Path, codec: str, n: int = 300) -> Path:
+    """A clip encoded with PyAV (keyframes every 24 frames, B-frames): frame i's left half
+    is 10 * (i % 20) + 5 grey, its right half 10 * (i // 20) + 5, so pixels name it."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.gop_size = 24
+        stream.codec_context.max_b_frames = 2
+        stream.bit_rate = 4_000_000  # near-lossless: the grey levels must survive
+        for i in range(n):
+            img = np.empty((48, 64, 3), dtype=np.uint8)
+            img[:, :32], img[:, 32:] = 10 * (i % 20) + 5, 10 * (i // 20) + 5
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def _frame_number(frame: np.ndarray) -> int:
+    left, right = frame[8:40, 4:28].mean(), frame[8:40, 36:60].mean()
+    return int(round((left - 5) / 10)) + 20 * int(round((right - 5) / 10))
+
+
+@pytest.mark.skipif("pyav" not in INSTALLED, reason="PyAV writes the clip")
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+@pytest.mark.parametrize("gap", [bk.SEEK_GAP, 5])
+def test_long_gop_clips_give_the_asked_frames(codec, gap, tmp_path, monkeypatch) -> None:
+    clip = _numbered_clip(tmp_path / f"{codec}.mp4", codec)
+    monkeypatch.setattr(bk, "SEEK_GAP", gap)
+    indices = sorted({*uniform_indices(300, 7).tolist(), 13, 14, 150, 151, 262, 299})
+    # decord 0.6 reads MPEG-4 part 2 with B-frames right in order but returns frames two
+    # positions late after a seek (13 -> 15): a decord bug, left out of this check.
+    for backend in [b for b in INSTALLED if not (b == "decord" and codec == "mpeg4")]:
+        reader = bk.open_video(clip, backend)
+        assert len(reader) == 300, backend
+        frames = reader.get_batch(indices)
+        assert [_frame_number(f) for f in frames] == indices, (backend, codec)
+    # PyAV's seeks land on their frames by themselves (no fallback pass needed)
+    assert sorted(bk.open_video(clip, "pyav")._decode(indices, seek=True)) == indices

@@ -34,9 +34,10 @@ _INSTALL = {
     "pyav": "pip install 'gdo[video]' (PyAV)",
     "opencv": "pip install opencv-python-headless",
 }
-# OpenCV seeks (instead of grabbing frame by frame) only across gaps longer than this:
-# a seek costs a keyframe decode, and short clips stay on the exact sequential path.
-OPENCV_SEEK_GAP = 250
+# PyAV and OpenCV seek (instead of decoding frame by frame) only across gaps longer than
+# this: a seek costs a decode from the previous keyframe, and short clips stay on the
+# exact sequential path. Long videos (LVBench: hours) need the seeks.
+SEEK_GAP = 250
 
 
 def set_video_backend(name: str) -> None:
@@ -139,7 +140,7 @@ class _Opened:
 
 
 class _PyAVReader(_Opened):
-    """PyAV (FFmpeg): frames decoded in order from the start, up to the last one asked."""
+    """PyAV (FFmpeg): frames decoded in order; a seek by timestamp across long gaps."""
 
     def __init__(self, path: str) -> None:
         import av
@@ -158,19 +159,54 @@ class _PyAVReader(_Opened):
             )
 
     def get_batch(self, indices: Sequence[int]) -> np.ndarray:
+        wanted = sorted(set(int(i) for i in indices))
+        got = self._decode(wanted, seek=self.fps > 0)
+        missing = [i for i in wanted if i not in got]
+        if missing:  # a seek landed past its frame (variable frame rate): decode in order
+            got.update(self._decode(missing, seek=False))
+        return _stack(self.path, indices, got, self._n)
+
+    def _decode(self, wanted: list[int], seek: bool) -> dict[int, np.ndarray]:
         import av
 
-        wanted = sorted(set(int(i) for i in indices))
         got: dict[int, np.ndarray] = {}
         with av.open(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_count = 1  # as decord: parallelism comes from the callers
-            for i, frame in enumerate(container.decode(stream)):
-                if i in wanted:
-                    got[i] = frame.to_ndarray(format="rgb24")
-                if i >= wanted[-1]:
-                    break
-        return _stack(self.path, indices, got, self._n)
+            frames = enumerate(container.decode(stream))
+            pos = 0  # index of the next frame `frames` yields
+            for target in wanted:
+                if seek and target - pos > SEEK_GAP:
+                    frames = self._seek(container, stream, target)
+                for i, frame in frames:
+                    pos = i + 1
+                    if i == target:
+                        got[i] = frame.to_ndarray(format="rgb24")
+                    if i >= target:
+                        break
+        return got
+
+    def _seek(self, container: Any, stream: Any, target: int):
+        """(index, frame) from a keyframe before ``target``; indices from timestamps.
+
+        FFmpeg seeks by decoding timestamp, so with B-frames the keyframe found can show a
+        frame after ``target``: the seek then aims further back (up to 1024 frames).
+        """
+        start = stream.start_time or 0
+        base = float(stream.time_base)
+        for back in (4, 64, 1024):
+            aim = max(0, target - back)
+            container.seek(start + int(aim / self.fps / base), stream=stream, backward=True)
+            frames = container.decode(stream)
+            frame = next(frames, None)
+            if frame is None or frame.pts is None:
+                return
+            first = round((frame.pts - start) * base * self.fps)
+            if first <= target:
+                yield first, frame
+                for i, frame in enumerate(frames, start=first + 1):
+                    yield i, frame
+                return
 
 
 class _OpenCVReader(_Opened):
@@ -210,7 +246,7 @@ class _OpenCVReader(_Opened):
         try:
             pos = 0  # index of the frame the next read returns
             for idx in sorted(set(int(i) for i in indices)):
-                if idx - pos > OPENCV_SEEK_GAP:
+                if idx - pos > SEEK_GAP:
                     cap.set(cv2.CAP_PROP_POS_FRAMES, idx)
                     pos = idx
                 while pos < idx and cap.grab():
