@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, on its own: a bare `torch` from PyPI is a multi-GB CUDA build.
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
-	$(BIN)/pip install -q $(if $(LOCK),-c $(LOCK)) -e ".[dev,sweep,slurm]"
+	$(BIN)/pip install -q $(if $(LOCK),-c $(LOCK)) -e ".[dev,sweep,slurm,video]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install gdo (CPU torch) with dev tools
@@ -69,6 +69,7 @@ BENCH_INPUTS := $(BENCH_DIR)/base_model/manifest.json
 BENCH_ARGS_describe ?= --root . --name bench --world small
 BENCH_ARGS_train ?= --pool $(BENCH_DIR)/pool/pool.parquet
 BENCH_ARGS_evaluate ?= --root . --name bench --world small
+BENCH_ARGS_video_backends ?= --world outputs/world/small
 
 bench: $(filter-out bench-gpu,$(BENCH_TARGETS))  ## run the CPU benchmarks (~30 min; results in outputs/bench/results)
 
@@ -77,6 +78,11 @@ $(BENCH_TARGETS): bench-%: $(STAMP)
 	$(BIN)/python experiments/benchmarks/$*.py $(BENCH_ARGS_$*) --out $(BENCH_DIR)/results/$*.md
 
 $(filter $(addprefix bench-,describe train evaluate),$(BENCH_TARGETS)): $(BENCH_INPUTS)
+# video_backends decodes the small world's clips only.
+bench-video_backends: outputs/world/small/manifest.json
+
+outputs/world/small/manifest.json: $(STAMP)
+	$(BIN)/gdo world world=small logger=none
 
 $(BENCH_INPUTS): $(STAMP)
 	$(BIN)/gdo run world=small name=bench logger=none 'run.stages=[world,pool,pretrain]'

@@ -140,6 +140,9 @@ def _task(cfg) -> object:
 
     try:
         gdo.config.check_config(cfg)
+        from gdo.media.config import apply_media
+
+        apply_media(cfg.media)  # the video decoder every stage (and child process) uses
         return resolve(COMMANDS[cfg.command][0])(cfg)
     except GdoError as exc:
         if debugging():

@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 from gdo.descriptors.config import DescriptorsConf
 from gdo.evaluation.config import EvalConf
 from gdo.logging.config import LoggerConf
+from gdo.media.config import MediaConf, check_media
 from gdo.models.config import ModelConf
 from gdo.pool.config import PoolConf, check_pool
 from gdo.scoring.config import ScoreConf
@@ -94,6 +95,7 @@ class GdoConfig:
     training: TrainingConf = field(default_factory=TrainingConf)
     eval: EvalConf = field(default_factory=EvalConf)
     logger: LoggerConf = field(default_factory=LoggerConf)
+    media: MediaConf = field(default_factory=MediaConf)
     run: RunConf = field(default_factory=RunConf)
     # Free-form notes an experiment may carry into manifests and reports.
     notes: dict[str, Any] = field(default_factory=dict)
@@ -141,6 +143,7 @@ def check_config(cfg: Any) -> None:
             f"unknown config key(s): {', '.join(unknown)} (a typo? no stage reads it; "
             "`+key=value` adds keys the schema does not declare)"
         )
+    check_media(cfg.media)
     check_pool(cfg.pool)
     check_goal(cfg.goal)
     check_select(cfg.select)

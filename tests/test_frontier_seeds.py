@@ -35,7 +35,9 @@ def test_aggregate_seeds_means_and_intervals(cfg_factory, tmp_path: Path) -> Non
     table = pd.read_parquet(report.parent / "frontier.parquet")
     assert sorted(table["seed"].unique()) == [0, 1]
     # each seed's curve starts at the shared base model
-    assert len(table[table["is_base"]]) == 2 * 2 * 2  # goals x seeds x benchmarks
+    # goals x seeds x (benchmarks + the pooled "all")
+    assert len(table[table["is_base"]]) == 2 * 2 * 3
+    assert "all" in set(table["benchmark"])
     main = pd.read_parquet(report.parent / "main.parquet")
     assert (main["n_seeds"] == 2).all()
     for _, r in main.iterrows():

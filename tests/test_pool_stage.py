@@ -48,7 +48,8 @@ def test_stage_writes_pool_and_manifest_and_skips_when_fresh(cfg_factory) -> Non
     assert m_notes(out)["uid_rekeyed"] == 2
     m = read_manifest(out.parent)
     assert m["stage"] == "pool" and m["counts"]["candidates"] == 11
-    assert m["counts"]["by_bucket"] == {"image": 3, "long_video": 1, "short_video": 7}
+    # the text-only record of llava_onevision.json is bucket text, not image
+    assert m["counts"]["by_bucket"] == {"image": 2, "long_video": 1, "short_video": 7, "text": 1}
     assert m["counts"]["by_source"]["own"] == 3
     assert m["counts"]["dropped"] == {"sampling_records": 3}
     assert len(m["inputs"]) == 2 + 4  # two entries + the mixture's four files

@@ -103,6 +103,7 @@ def test_bucket_threshold() -> None:
     assert bucket_of("video", 60.5, 60.0) == "long_video"
     assert bucket_of("frames", math.nan, 60.0) == "short_video"
     assert bucket_of("image", math.nan, 60.0) == "image"
+    assert bucket_of("none", math.nan, 60.0) == "text"  # text-only: not an image
 
 
 def test_sampling_strategies_follow_llava_rules() -> None:

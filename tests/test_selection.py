@@ -19,7 +19,7 @@ from gdo.selection.fill import (
 )
 from gdo.selection.stage import select_goal
 from gdo.selection.synthetic import make_candidates, make_pool
-from gdo.utils.errors import InfeasibleError
+from gdo.utils.errors import ConfigError, InfeasibleError
 
 GDO_GOALS = ("minloss", "diverse", "temp", "temp_plus")
 
@@ -175,3 +175,20 @@ def test_helpers() -> None:
     q = largest_remainder(10, np.array([1.0, 1.0, 1.0]))
     assert q.sum() == 10 and q.max() - q.min() <= 1
     assert largest_remainder(5, np.array([0.0, 0.0])).sum() == 0
+
+
+def test_text_only_candidates_have_their_own_oversample_factor() -> None:
+    from gdo.selection.config import OversampleConf, check_goal
+    from gdo.selection.prepare import quota_weights
+
+    scores = pd.DataFrame(
+        {
+            "bucket": ["image", "text", "short_video", "text"],
+            "temporal_video": [False, False, True, False],
+        }
+    )
+    w = quota_weights(scores, OversampleConf(image=1.0, text=0.25, temporal=2.0))
+    np.testing.assert_allclose(w, [1.0, 0.25, 2.0, 0.25])
+    goal = compose(["goal=temp_plus", "goal.oversample.text=-1"]).goal
+    with pytest.raises(ConfigError, match="goal.oversample.text"):
+        check_goal(goal)

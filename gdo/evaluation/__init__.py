@@ -3,7 +3,8 @@
 Public API:
 
 - ``read_benchmark(path, kind, media_root=None) -> DataFrame``: MVBench / Video-MME / MLVU /
-  LVBench (and ``custom``) in their real schemas, one row per question
+  LVBench (and ``custom``) in their real schemas, one row per question; ``path`` may be the
+  dataset's folder as downloaded (``gdo.evaluation.layouts.locate`` finds its files)
 - ``extract_letter(text, options) -> str | None``; ``build_prompt(question, options, kind)``;
   ``PROMPT_VERSION`` / ``EXTRACT_VERSION`` (recorded in every result)
 - ``aggregate(questions, predictions, kind) -> dict``: each benchmark's own rule

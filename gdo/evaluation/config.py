@@ -14,11 +14,14 @@ class BenchmarkConf:
     name: str = ""
     # Reader: mvbench | videomme | mlvu | lvbench | custom
     kind: str = "mvbench"
-    # A question file (json / jsonl / parquet) or, for MVBench / MLVU dev, a folder of them.
+    # A question file (json / jsonl / parquet), a folder of them, or the dataset's folder as
+    # downloaded (MVBench/, Video-MME/, MLVU_Test/, LVBench/: its files are found).
     path: str = ""
-    # Folder the video paths resolve against; null = the question file's folder.
+    # Folder the video paths resolve against; null = the question file's folder (a
+    # dataset folder: the media folders found in it).
     media_root: str | None = None
-    # MVBench only: subtask -> video folder under media_root (default: the subtask name).
+    # MVBench only: subtask -> video folder under media_root (default: the subtask name;
+    # in a dataset folder, also the release's source folders).
     media_map: dict[str, str] = field(default_factory=dict)
     # MVBench only: subtasks whose "video" is a folder of frames (tvqa's episodic_reasoning).
     frame_subtasks: list[str] = field(default_factory=list)

@@ -2,9 +2,14 @@
 
 ``export_lmms_eval(cfg)`` writes ``<work_dir>/lmms_eval/jobs.json`` (one entry per
 checkpoint) and ``run_lmms_eval.sh`` (one ``accelerate launch -m lmms_eval`` command per
-checkpoint, skipped when its results exist). ``import_lmms_eval(root, benchmarks)`` reads
-the ``*results*.json`` files lmms-eval writes under each job's ``--output_path`` back
-into frontier-table rows (``source = lmms_eval``). See docs/LMMS_EVAL.md.
+checkpoint, skipped when its results exist). The commands carry gdo's protocol: frames
+per video (``eval.frames``, else ``model.frames``), the per-frame pixel budget
+(``model.max_pixels`` / ``min_pixels``) and ``eval.max_new_tokens``; left out, the
+harness would use its own defaults (12-32x the pixels). ``import_lmms_eval(root,
+benchmarks)`` reads the ``*results*.json`` files lmms-eval writes under each job's
+``--output_path`` back into frontier-table rows (``source = lmms_eval``), and, where
+the harness logged samples, per-question rows (:mod:`gdo.evaluation.lmms_samples`) with
+bootstrap intervals. See docs/LMMS_EVAL.md.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import Any
 import pandas as pd
 
 from gdo.evaluation.checkpoints import Checkpoint, benchmark_specs, find_checkpoints
-from gdo.utils.errors import InputError
-from gdo.utils.io import atomic_write_json, atomic_write_text
+from gdo.evaluation.lmms_samples import question_rows, sample_logs
+from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.io import atomic_write_json, atomic_write_text, atomic_write_with
 
 # lmms-eval task -> (metric key in its results JSON, value is a 0-1 fraction)
 METRICS: dict[str, tuple[str, bool]] = {
@@ -37,9 +43,42 @@ DEFAULT_TASKS = {
 }
 
 
+# The harness's own defaults for what gdo sets (its qwen2_vl / qwen3_vl model classes).
+HARNESS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "qwen2_vl": {"max_pixels": 602112, "min_pixels": 3136, "max_num_frames": 32},
+    "qwen3_vl": {"max_pixels": 1605632, "min_pixels": 200704, "max_num_frames": 32},
+}
+HARNESS_SYSTEM_PROMPT = "You are a helpful assistant."
+TASK_MAX_NEW_TOKENS = 16  # generation_kwargs of the four tasks' yaml files
+
+
 def lmms_model_name(model_name: str) -> str:
     """The lmms-eval model class for a gdo model config name (qwen3_vl or qwen2_vl)."""
     return "qwen3_vl" if "qwen3" in model_name.lower() else "qwen2_vl"
+
+
+def protocol_args(model_cfg: Any, model: str, frames: int) -> dict[str, Any]:
+    """The ``--model_args`` that make the harness see what gdo's evaluation sees.
+
+    ``max_num_frames`` = ``frames``; ``max_pixels`` = ``model.max_pixels`` per frame;
+    ``min_pixels`` = ``model.min_pixels`` or the harness's default, never above
+    ``max_pixels`` (Qwen3-VL's default minimum, 200704, would otherwise enlarge frames past
+    gdo's budget); ``system_prompt`` when gdo's differs from the harness's.
+    """
+    max_pixels = int(model_cfg.max_pixels)
+    floor = model_cfg.get("min_pixels") or HARNESS_DEFAULTS.get(model, {}).get("min_pixels")
+    args: dict[str, Any] = {"max_num_frames": int(frames), "max_pixels": max_pixels}
+    if floor is not None:
+        args["min_pixels"] = min(int(floor), max_pixels)
+    prompt = model_cfg.get("system_prompt")
+    if prompt and prompt != HARNESS_SYSTEM_PROMPT:
+        if any(c in prompt for c in ",=\n"):
+            raise ConfigError(
+                f"model.system_prompt={prompt!r}: lmms-eval's --model_args cannot carry ',', "
+                "'=' or a newline; use the harness's default prompt or pass it by hand"
+            )
+        args["system_prompt"] = prompt
+    return args
 
 
 def lmms_eval_command(
@@ -49,20 +88,26 @@ def lmms_eval_command(
     *,
     model: str = "qwen2_vl",
     frames: int = 32,
+    model_args: dict[str, Any] | None = None,
+    max_new_tokens: int | None = None,
     num_processes: int = 8,
     suffix: str = "gdo",
 ) -> str:
-    """One ``accelerate launch -m lmms_eval`` command (greedy, ``frames`` frames per video)."""
+    """One ``accelerate launch -m lmms_eval`` command (greedy, ``frames`` frames per video,
+    ``model_args`` such as :func:`protocol_args`, samples logged)."""
+    extra = {"max_num_frames": frames, **(model_args or {})}
+    margs = ",".join([f"pretrained={checkpoint}", *(f"{k}={v}" for k, v in extra.items())])
     args = [
         "accelerate", "launch", f"--num_processes={num_processes}", "-m", "lmms_eval",
         "--model", model,
-        "--model_args", f"pretrained={checkpoint},max_num_frames={frames}",
+        "--model_args", margs,
         "--tasks", ",".join(tasks),
         "--batch_size", "1",
-        "--log_samples", "--log_samples_suffix", suffix,
-        "--output_path", str(output_path),
     ]  # fmt: skip
-    return " ".join(shlex.quote(a) for a in args)
+    if max_new_tokens is not None:
+        args += ["--gen_kwargs", f"max_new_tokens={int(max_new_tokens)}"]
+    args += ["--log_samples", "--log_samples_suffix", suffix, "--output_path", str(output_path)]
+    return " ".join(shlex.quote(str(a)) for a in args)
 
 
 def export_lmms_eval(
@@ -70,11 +115,15 @@ def export_lmms_eval(
     out_dir: str | Path | None = None,
     *,
     model: str | None = None,
-    frames: int = 32,
+    frames: int | None = None,
     num_processes: int = 8,
 ) -> Path:
-    """Write the lmms-eval jobs of every checkpoint; return the shell script's path."""
-    from gdo.evaluation.stage import base_checkpoint
+    """Write the lmms-eval jobs of every checkpoint; return the shell script's path.
+
+    ``frames`` defaults to gdo's own evaluation (``eval.frames``, else ``model.frames``);
+    the pixel budget and ``max_new_tokens`` come from ``cfg`` (:func:`protocol_args`).
+    """
+    from gdo.evaluation.stage import base_checkpoint, eval_model_conf
     from gdo.utils.stage import work_dir, world_dir
 
     work = work_dir(cfg)
@@ -88,6 +137,10 @@ def export_lmms_eval(
     base = base_checkpoint(cfg) if cfg.eval.include_base else None
     checkpoints: list[Checkpoint] = ([base] if base else []) + found
     model = model or lmms_model_name(str(cfg.model.name))
+    model_cfg = eval_model_conf(cfg)
+    frames = int(frames or model_cfg.frames)
+    margs = protocol_args(model_cfg, model, frames)
+    max_new_tokens = int(cfg.eval.max_new_tokens)
     jobs, lines = (
         [],
         ["#!/usr/bin/env bash", "# lmms-eval on every gdo checkpoint.", "set -euo pipefail", ""],
@@ -100,6 +153,8 @@ def export_lmms_eval(
             dest,
             model=model,
             frames=frames,
+            model_args=margs,
+            max_new_tokens=max_new_tokens,
             num_processes=num_processes,
             suffix=f"{ck.run}_{ck.eval_dir_name}",
         )
@@ -124,9 +179,16 @@ def export_lmms_eval(
             f"  {cmd}",
             "fi",
         ]
+    protocol = {"model_args": margs, "max_new_tokens": max_new_tokens}
     atomic_write_json(
         out / "jobs.json",
-        {"model": model, "frames": frames, "benchmarks": [s["name"] for s in specs], "jobs": jobs},
+        {
+            "model": model,
+            "frames": frames,
+            "protocol": protocol,
+            "benchmarks": [s["name"] for s in specs],
+            "jobs": jobs,
+        },
     )
     script = atomic_write_text(out / "run_lmms_eval.sh", "\n".join(lines) + "\n")
     script.chmod(0o755)
@@ -170,12 +232,22 @@ def _metric(results: dict[str, Any], task: str) -> tuple[float | None, int | Non
     return None, None
 
 
-def import_lmms_eval(root: str | Path, benchmarks: list[dict[str, Any]]) -> pd.DataFrame:
+def import_lmms_eval(
+    root: str | Path,
+    benchmarks: list[dict[str, Any]],
+    *,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Frontier-table rows from lmms-eval results under ``root`` (the export folder).
 
     Reads ``jobs.json`` to know each output folder's goal / seed / samples, then the
     newest ``*results*.json`` in it. Tasks map back to benchmark names through each
-    benchmark's ``lmms_eval_task``. Returns an empty table when nothing was run yet.
+    benchmark's ``lmms_eval_task``. Where the run logged samples, its per-question rows
+    go to ``<output_path>/gdo/<benchmark>.jsonl`` (``eval_dir``), as ``gdo evaluate``
+    writes them, with a bootstrap interval of ``n_boot`` resamples (``acc_lo`` /
+    ``acc_hi``). Returns an empty table when nothing was run yet.
     """
     from gdo.frontier.table import COLUMNS
 
@@ -204,7 +276,7 @@ def import_lmms_eval(root: str | Path, benchmarks: list[dict[str, Any]]) -> pd.D
             bench = by_task.get(task)
             if acc is None or bench is None:
                 continue
-            rows.append({
+            row = {
                 "goal": job["goal"], "run": job["run"], "seed": int(job["seed"]),
                 "budget": job.get("budget"), "samples": int(job["samples"]),
                 "benchmark": bench["name"], "kind": bench["kind"], "accuracy": acc,
@@ -212,5 +284,38 @@ def import_lmms_eval(root: str | Path, benchmarks: list[dict[str, Any]]) -> pd.D
                 "n_answered": -1, "n_video_missing": -1, "mode": "generate",
                 "prompt_version": f"lmms-eval:{task}", "extract_version": f"lmms-eval:{version}",
                 "source": "lmms_eval", "is_base": False, "is_final": False, "eval_dir": str(files[-1]),
-            })  # fmt: skip
+            }  # fmt: skip
+            logs = sample_logs(files[-1], task)
+            if logs:
+                out = Path(job["output_path"]) / "gdo"
+                row.update(_per_question(bench, task, logs, out, n_boot, ci, seed))
+            rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _per_question(
+    bench: dict[str, Any], task: str, logs: dict[str, Path], out: Path, n_boot, ci, seed
+) -> dict[str, Any]:
+    """Write one benchmark's per-question rows into ``out``; the frontier fields they give."""
+    from gdo.evaluation.aggregate import RULES
+    from gdo.frontier.bootstrap import bootstrap_accuracy
+
+    kind = bench["kind"]
+    metric = METRICS.get(task, METRICS.get(DEFAULT_TASKS.get(kind, ""), ("", False)))[0]
+    q = question_rows(kind, task, metric, logs)
+    path = out / f"{bench['name']}.jsonl"
+    atomic_write_with(
+        path, lambda tmp: q.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    )
+    rule = RULES[kind]
+    units = q[rule.unit].astype(str).to_numpy() if rule.unit and rule.unit in q else None
+    iv = bootstrap_accuracy(
+        q["correct"].to_numpy(), q["answered"].to_numpy(), units, rule, n_boot, ci, seed
+    )
+    return {
+        "acc_lo": iv.lo,
+        "acc_hi": iv.hi,
+        "n": len(q),
+        "n_answered": int(q["answered"].sum()),
+        "eval_dir": str(out),
+    }

@@ -6,13 +6,18 @@ columns in :data:`QUESTION_COLUMNS` plus the benchmark's group fields
 one found is recorded per row (``variant``) and in ``df.attrs["variants"]``. Video paths
 must stay inside the media root (an absolute path or a ``..`` escape is refused, as in the
 pool and custom readers); files are UTF-8, with or without a byte-order mark.
+
+``path`` may also be a dataset's root folder exactly as downloaded (MVBench ``json/`` +
+``video/``, Video-MME ``videomme/*.parquet`` + ``data/``, MLVU, LVBench):
+:func:`gdo.evaluation.layouts.locate` finds the question files and media folders, logs
+what it found and records it in ``df.attrs["layout"]``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.evaluation.layouts import MediaFinder, locate, mvbench_folders
 from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
-from gdo.media.errors import MediaError
-from gdo.media.paths import resolve_media
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
@@ -55,7 +59,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "mlvu": ("question", "answer"),
     "lvbench": ("question", "answer"),
 }
-VIDEO_EXTS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
+log = logging.getLogger(__name__)
 FRAME_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
@@ -69,12 +73,15 @@ def read_benchmark(
 ) -> pd.DataFrame:
     """Read a benchmark in its real schema into one row per question.
 
-    ``kind`` is ``mvbench | videomme | mlvu | lvbench | custom``. ``media_root`` is the
-    folder video paths resolve against (default: the question file's folder). MVBench
-    takes ``media_map`` (subtask -> video folder under media_root) and ``frame_subtasks``
-    (subtasks whose video is a folder of frames). Missing media are flagged
-    (``video_missing``), not dropped. A file in the wrong schema raises
-    :class:`InputError` naming the missing field and the kind expected.
+    ``kind`` is ``mvbench | videomme | mlvu | lvbench | custom``. ``path`` is a question
+    file, a folder of them, or the dataset's root folder as downloaded (the question
+    files and media folders are then found, :mod:`gdo.evaluation.layouts`, and
+    described in ``df.attrs["layout"]``). ``media_root`` is the folder video paths
+    resolve against (default: the question file's folder, or the media folders found
+    under a dataset root). MVBench takes ``media_map`` (subtask -> video folder under
+    media_root) and ``frame_subtasks`` (subtasks whose video is a folder of frames).
+    Missing media are flagged (``video_missing``), not dropped. A file in the wrong
+    schema raises :class:`InputError` naming the missing field and the kind expected.
     """
     if kind not in KINDS:
         raise InputError(str(path), None, "kind", f"one of {', '.join(KINDS)}", got=kind)
@@ -86,7 +93,13 @@ def read_benchmark(
         from gdo.evaluation.custom import read_custom
 
         return read_custom(path, media_root)
-    root = Path(media_root).expanduser() if media_root else (path if path.is_dir() else path.parent)
+    layout = locate(path, kind, media_root) if path.is_dir() else None
+    if layout is not None:
+        files = layout.questions
+        media = MediaFinder(layout.media_roots, layout.root if layout.search else None)
+    else:
+        files = [path]
+        media = MediaFinder([Path(media_root).expanduser() if media_root else path.parent])
     reader = {
         "mvbench": _mvbench,
         "videomme": _videomme,
@@ -94,8 +107,7 @@ def read_benchmark(
         "lvbench": _lvbench,
     }[kind]
     rows = []
-    for file, idx, rec, stem in _records(path, kind):
-        where = f"record {idx}"
+    for file, idx, where, rec, stem in _records(files, kind):
         missing = [f for f in _REQUIRED[kind] if f not in rec]
         if missing:
             raise InputError(
@@ -110,7 +122,7 @@ def read_benchmark(
             file=file,
             where=where,
             stem=stem,
-            root=root,
+            media=media,
             media_map=media_map or {},
             frame_subtasks=set(frame_subtasks or []),
         )
@@ -141,18 +153,33 @@ def read_benchmark(
         )
     df.attrs["variants"] = dict(Counter(df["variant"]))
     df.attrs["kind"] = kind
+    if layout is not None:
+        found = layout.describe()
+        found.update(questions=len(df), videos_found_by_name=media.found_by_name)
+        found["video_missing"] = int(df["video_missing"].sum())
+        df.attrs["layout"] = found
+        log.info(
+            "%s: %s in %s: %d questions from %s; media from %s (%d found by file name, "
+            "%d missing)%s",
+            kind,
+            layout.form,
+            layout.root,
+            len(df),
+            ", ".join(found["question_files"]),
+            ", ".join(found["media_roots"]),
+            media.found_by_name,
+            found["video_missing"],
+            f"; left out: {', '.join(found['skipped_files'])}" if layout.skipped else "",
+        )
     return df
 
 
-def _records(path: Path, kind: str) -> Iterator[tuple[str, int, dict, str]]:
-    """(file, record index, record, file stem) for a file or every file of a folder."""
-    files = [path]
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl", ".parquet"))
-        if not files:
-            raise InputError(
-                str(path), None, None, f"{kind} question files (.json/.jsonl/.parquet)"
-            )
+def _records(files: list[Path], kind: str) -> Iterator[tuple[str, int, str, dict, str]]:
+    """(file, record index, where, record, file stem) for each question of ``files``.
+
+    LVBench's own ``video_info.meta.jsonl`` holds one line per video with its questions
+    under ``qa``: each becomes a record carrying the video's ``key`` and ``type``.
+    """
     for f in files:
         for i, rec in enumerate(_load(f)):
             if not isinstance(rec, dict):
@@ -163,7 +190,19 @@ def _records(path: Path, kind: str) -> Iterator[tuple[str, int, dict, str]]:
                     f"a {kind} record (an object)",
                     got=type(rec).__name__,
                 )
-            yield str(f), i, rec, f.stem
+            if kind == "lvbench" and "question" not in rec and isinstance(rec.get("qa"), list):
+                for j, qa in enumerate(rec["qa"]):
+                    if not isinstance(qa, dict):
+                        raise InputError(str(f), f"record {i}", f"qa[{j}]", "a question object")
+                    parent = {k: rec[k] for k in ("key", "type", "video_path") if k in rec}
+                    yield str(f), i, f"record {i} qa {j}", {**parent, **qa}, f.stem
+                continue
+            yield str(f), i, f"record {i}", rec, f.stem
+
+
+def _ordinal(where: str) -> str:
+    """``record 3`` -> ``3``, ``record 3 qa 1`` -> ``3.1`` (fallback question ids)."""
+    return where.removeprefix("record ").replace(" qa ", ".")
 
 
 def _load(f: Path) -> list[Any]:
@@ -211,50 +250,30 @@ def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> lis
     return [str(v) for v in value]
 
 
-def _inside(root: Path, rel: str, *, file: str, where: str, field: str) -> Path:
-    """``rel`` resolved against ``root`` (:func:`gdo.media.resolve_media`: lexically, an
-    absolute path only inside the root); :class:`InputError` when it leaves the root."""
-    try:
-        return resolve_media(rel, root, allow_absolute=True)
-    except MediaError as exc:
-        raise InputError(
-            file, where, field, "a media path inside the media root", got=rel, reason=exc.reason
-        ) from None
-
-
-def _video(root: Path, rel: str, *, file: str, where: str, field: str) -> list[str]:
-    """Resolve a video path inside ``root``; a bare id tries the known extensions (Video-MME)."""
-    p = _inside(root, rel, file=file, where=where, field=field)
-    if p.exists() or p.suffix in VIDEO_EXTS:
-        return [str(p)]
-    for ext in VIDEO_EXTS:
-        if p.with_name(p.name + ext).exists():
-            return [str(p.with_name(p.name + ext))]
-    return [str(p.with_name(p.name + ".mp4"))]
-
-
 def _frames(folder: Path) -> list[str]:
     if not folder.is_dir():
         return [str(folder)]
     return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTS)
 
 
-def _mvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+def _mvbench(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
     options = _as_list(
         rec["candidates"], file=file, where=where, field="candidates", kind="mvbench"
     )
     letter, fmt = answer_to_letter(rec["answer"], options, file=file, where=where, kind="mvbench")
     subtask = str(rec.get("subtask") or stem)
     video = str(rec["video"])
-    at = {"file": file, "where": where, "field": "video"}
-    nested = _inside(root, os.path.join(media_map.get(subtask, subtask), video), **at)
-    flat = _inside(root, video, **at)
-    # Accept both layouts: <root>/<subtask folder>/<video> and <root>/<video>.
-    path = nested if nested.exists() or not flat.exists() else flat
+    # <root>/<subtask folder>/<video> (the subtask's name, its media_map entry or, in a
+    # dataset root, the release's source folder), else <root>/<video>.
+    folders = [media_map[subtask]] if subtask in media_map else [subtask]
+    if media.search_root is not None:
+        folders = mvbench_folders(subtask, media_map.get(subtask))
+    candidates = [f"{folder}/{video}" for folder in folders] + [video]
+    path = media.find(candidates, file=file, where=where, field="video")
     is_frames = subtask in frame_subtasks or path.is_dir()
     question, _ = split_option_lines(str(rec["question"]))
     row = {
-        "qid": f"{subtask}/{rec.get('qid', where.split()[-1])}",
+        "qid": f"{subtask}/{rec.get('qid', _ordinal(where))}",
         "question": question,
         "options": options,
         "answer_letter": letter,
@@ -269,7 +288,7 @@ def _mvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
     return row
 
 
-def _videomme(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+def _videomme(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
     raw = _as_list(rec["options"], file=file, where=where, field="options", kind="videomme")
     options, lettered = [], 0
     for opt in raw:
@@ -283,7 +302,7 @@ def _videomme(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dic
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(rec["videoID"]), file=file, where=where, field="videoID"),
+        "media": [str(media.video(str(rec["videoID"]), file=file, where=where, field="videoID"))],
         "variant": ("lettered_options" if lettered else "plain_options") + f"+answer_{fmt}",
         **{g: str(rec.get(g, "")) for g in GROUP_FIELDS["videomme"]},
     }
@@ -306,7 +325,7 @@ def _options_from(rec, *, file, where, kind, column: str) -> tuple[str, list[str
     )
 
 
-def _mlvu(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+def _mlvu(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
     question, options, src = _options_from(
         rec, file=file, where=where, kind="mlvu", column="candidates"
     )
@@ -323,13 +342,15 @@ def _mlvu(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
         )
     task = rec.get("task_type") or rec.get("question_type") or stem
     qid = rec.get("question_id")
+    # MLVU dev keeps each task's videos in a folder named like its file (video/1_plotQA/).
+    path = media.find([str(video), f"{stem}/{video}"], file=file, where=where, field=field)
     return {
-        "qid": str(qid) if qid not in (None, "") else f"{stem}/{where.split()[-1]}",
+        "qid": str(qid) if qid not in (None, "") else f"{stem}/{_ordinal(where)}",
         "question": question,
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(video), file=file, where=where, field=field),
+        "media": [str(path)],
         "variant": f"{src}+answer_{fmt}",
         "task_type": str(task),
         "duration_s": _seconds(rec.get("duration"), file=file, where=where),
@@ -351,7 +372,7 @@ def _seconds(value: Any, *, file: str, where: str) -> float | None:
     return seconds
 
 
-def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict:
+def _lvbench(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
     question, options, src = _options_from(
         rec, file=file, where=where, kind="lvbench", column="options"
     )
@@ -374,12 +395,12 @@ def _lvbench(rec, *, file, where, stem, root, media_map, frame_subtasks) -> dict
         qtype = "|".join(str(q) for q in qtype)
     uid = rec.get("uid")
     return {
-        "qid": str(uid) if uid not in (None, "") else f"{stem}/{where.split()[-1]}",
+        "qid": str(uid) if uid not in (None, "") else f"{stem}/{_ordinal(where)}",
         "question": question,
         "options": options,
         "answer_letter": letter,
         "media_kind": "video",
-        "media": _video(root, str(video), file=file, where=where, field=field),
+        "media": [str(media.video(str(video), file=file, where=where, field=field))],
         "variant": f"{src}+answer_{fmt}",
         "type": str(rec.get("type", "")),
         "question_type": str(qtype),

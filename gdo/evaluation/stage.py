@@ -42,12 +42,16 @@ def load_benchmarks(cfg: Any) -> dict[str, tuple[dict[str, Any], pd.DataFrame, s
         )
         if spec.get("limit"):
             df = df.head(int(spec["limit"])).reset_index(drop=True)
-        out[spec["name"]] = (spec, df, _questions_key(Path(spec["path"]), spec))
+        out[spec["name"]] = (spec, df, _questions_key(Path(spec["path"]), spec, df))
     return out
 
 
-def _questions_key(path: Path, spec: dict[str, Any]) -> str:
-    files = sorted(path.iterdir()) if path.is_dir() else [path]
+def _questions_key(path: Path, spec: dict[str, Any], df: pd.DataFrame) -> str:
+    layout = df.attrs.get("layout")
+    if layout:  # a folder: the question files read_benchmark found in it
+        files = [Path(layout["root"]) / f for f in layout["question_files"]]
+    else:
+        files = [path]
     return content_hash(spec, [(f.name, file_hash(f)) for f in files if f.is_file()])
 
 
@@ -131,6 +135,7 @@ def evaluate_checkpoint(
             mode=cfg.eval.mode,
             counts=preds.counts,
             variants=questions.attrs.get("variants", {}),
+            layout=questions.attrs.get("layout"),  # what was found in a dataset folder
             key=content_hash(_scoring_conf(cfg), qkey, _ckpt_key(ck)),
         )
         atomic_write_json(out / f"{name}.summary.json", result)
@@ -216,6 +221,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
             "unfinished": unfinished,
             "scoring": scoring,
             "benchmarks": {n: b[0] for n, b in benchmarks.items()},
+            "layouts": {n: b[1].attrs.get("layout") for n, b in benchmarks.items()},
         },
     )
     _log(cfg, root, list(benchmarks))

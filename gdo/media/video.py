@@ -1,4 +1,4 @@
-"""Videos through decord: probe metadata and uniformly sample frames."""
+"""Videos (decord, PyAV or OpenCV: gdo.media.backends): probe metadata, sample frames."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gdo.media.backends import open_video, short_error
 from gdo.media.errors import MediaError
 from gdo.media.image import _check_count, _check_file
 from gdo.media.resize import resize_frames
@@ -24,47 +25,21 @@ class VideoInfo:
     height: int
 
 
-def _decord():
-    try:
-        import decord
-    except ImportError as exc:  # decord ships x86-64 Linux wheels only
-        raise ImportError(
-            "reading videos needs decord (x86-64 Linux wheels only); on other platforms "
-            "use pre-extracted frame folders (media kind 'frames')"
-        ) from exc
-    return decord
-
-
 def _open(path: str | os.PathLike):
     _check_file(path)
-    decord = _decord()
-    try:
-        # One decoder thread: describe shards run many readers in parallel already.
-        vr = decord.VideoReader(os.fspath(path), ctx=decord.cpu(0), num_threads=1)
-    except Exception as exc:  # decord raises its own DECORDError / RuntimeError
-        raise MediaError(path, f"unreadable video ({type(exc).__name__}: {_short(exc)})") from exc
-    if len(vr) == 0:
-        raise MediaError(path, "video has no frames")
-    return vr
-
-
-def _short(exc: Exception) -> str:
-    # decord appends a long C++ stack trace; the first line is the useful part.
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    # decord, PyAV or OpenCV (media.video_backend); all keep decord's frame contract.
+    return open_video(path)
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Frame count, fps, duration and size of a video (``MediaError`` if unreadable)."""
     vr = _open(path)
     n = len(vr)
-    fps = float(vr.get_avg_fps() or 0.0)
-    # decord exposes no frame size; decoding the first frame is the portable way.
+    fps = vr.fps
     try:
-        h, w = vr[0].shape[:2]
+        h, w = vr.size
     except Exception as exc:
-        raise MediaError(
-            path, f"cannot decode frames ({type(exc).__name__}: {_short(exc)})"
-        ) from exc
+        raise MediaError(path, f"cannot decode frames ({short_error(exc)})") from exc
     duration = n / fps if fps > 0 else float("nan")
     return VideoInfo(n_frames=n, fps=fps, duration_s=duration, width=int(w), height=int(h))
 
@@ -106,11 +81,11 @@ def load_video_sets(
     wanted = [uniform_indices(total, n) for n, _ in sets]
     union = np.unique(np.concatenate(wanted))
     try:
-        decoded = vr.get_batch(union.tolist()).asnumpy()
+        decoded = vr.get_batch(union.tolist())
+    except MediaError:
+        raise
     except Exception as exc:
-        raise MediaError(
-            path, f"cannot decode frames ({type(exc).__name__}: {_short(exc)})"
-        ) from exc
+        raise MediaError(path, f"cannot decode frames ({short_error(exc)})") from exc
     decoded = np.ascontiguousarray(decoded, dtype=np.uint8)
     out = []
     for idx, (_, max_pixels) in zip(wanted, sets, strict=True):

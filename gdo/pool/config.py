@@ -33,7 +33,7 @@ class BucketConf:
     long_video_min_s: float = 60.0
     # Where the duration comes from, first that answers wins: metadata (record fields
     # duration / duration_s / video_duration), data_source (`0_30_s_*` -> 15 s), probe
-    # (open the file with decord: slow at scale, so last).
+    # (open the file with the video backend, media.video_backend: slow at scale, so last).
     duration_order: list[str] = field(default_factory=lambda: ["metadata", "data_source", "probe"])
     # Bucket of a video whose duration nothing could tell.
     unknown_duration_bucket: str = "short_video"
@@ -50,7 +50,8 @@ class PoolConf:
     on_error: str = "raise"
     # Check that every media file exists and is non-empty (one stat per distinct path).
     check_media: bool = False
-    # Also open every media file (decord for videos, PIL for images) to catch corrupt ones.
+    # Also open every media file (media.video_backend for videos, PIL for images) to catch
+    # corrupt ones.
     probe_media: bool = False
     # At most this many QA turns per video (per clip id), in file order; 0: no cap.
     max_turns_per_video: int = 8

@@ -45,9 +45,11 @@ def n_frames_from_metadata(record: dict) -> int:
 def bucket_of(
     media_kind: str, duration_s: float, long_video_min_s: float, unknown: str = "short_video"
 ) -> str:
-    """``image`` for images and text-only rows; videos split at ``long_video_min_s``."""
-    if media_kind in ("image", "none"):
+    """``image`` for images, ``text`` for text-only rows; videos split at ``long_video_min_s``."""
+    if media_kind == "image":
         return "image"
+    if media_kind == "none":
+        return "text"
     if math.isnan(duration_s):
         return unknown
     return "long_video" if duration_s > long_video_min_s else "short_video"

@@ -42,7 +42,7 @@ def media_problem(path: str, kind: str, probe: bool, probe_cache: dict[str, Any]
     """Why a media file cannot be used (None when it can): missing, not a regular file
     (a folder named ``x.mp4``), empty, corrupt.
 
-    ``probe`` opens the file (decord for videos, PIL for images); a probed video's
+    ``probe`` opens the file (media.video_backend for videos, PIL for images); a probed video's
     :class:`VideoInfo` is stored in ``probe_cache`` so durations reuse it.
     """
     try:

@@ -232,8 +232,10 @@ class RecordConverter:
             video_id = str(vid) if vid not in (None, "") else os.path.dirname(media[0])
         else:
             video_id = ""
-        if kind == "image" or kind == "none":
+        if kind == "image":
             duration, n_frames, bucket = math.nan, len(media), "image"
+        elif kind == "none":
+            duration, n_frames, bucket = math.nan, 0, "text"
         else:
             duration, n_frames = self._duration(rec, kind, media, source)
             if duration != duration:  # NaN: nothing could tell

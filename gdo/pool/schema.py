@@ -25,7 +25,9 @@ COLUMNS: dict[str, str] = {
     "answer_letter": "str",
 }
 
-BUCKETS = ("image", "short_video", "long_video")
+# Text-only records (no media) get their own bucket, so image quotas and statistics
+# never count them.
+BUCKETS = ("image", "short_video", "long_video", "text")
 MEDIA_KINDS = ("image", "video", "frames", "none")
 
 

@@ -24,6 +24,7 @@ class OversampleConf:
     image: float = 1.0
     short_video: float = 1.0
     long_video: float = 1.0
+    text: float = 1.0  # text-only candidates (no media)
     temporal: float = 1.0  # extra factor for temporal-video strata
 
 
@@ -126,7 +127,7 @@ def check_goal(goal: Any) -> None:
     check_range("goal.min_temporal_share_of_video", goal.min_temporal_share_of_video, 0, 1)
     check_range("goal.vds3_positives", goal.vds3_positives, 0)
     check_range("goal.paper_size", goal.paper_size, 1)
-    for name in ("image", "short_video", "long_video", "temporal"):
+    for name in ("image", "short_video", "long_video", "text", "temporal"):
         check_range(f"goal.oversample.{name}", getattr(goal.oversample, name), 0)
     for name, value in dict(goal.source_floors).items():
         check_range(f"goal.source_floors.{name}", value, 0)
