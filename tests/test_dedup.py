@@ -125,28 +125,32 @@ def test_near_duplicates_keep_the_first_and_name_the_reason(tmp_path) -> None:
             (img, "How many people are walking?", "three", []),  # 2 kept: another question
             (other, "What colour is the big cube on the left?", "red", []),  # 3 kept: other image
             (copy, "what colour is the big cube on the left?", "red", []),  # 4 media near-dup of 0
-            (img, "What colour is the big cube on the left?", "A.", ["red", "blue"]),  # 5 MC dup
-            ("", "Name the capital of France.", "Paris", []),  # 6 text-only, kept
-            ("", "name the capital city of france", "paris", []),  # 7 text-only near-dup of 6
+            (img, "What colour is the big cube on the left?", "A.", ["red", "blue"]),  # 5 MC: kept
+            (img, "what colour is the cube on the left?", "B", ["blue", "red"]),  # 6: dup of 5
+            ("", "Name the capital of France.", "Paris", []),  # 7 text-only, kept
+            ("", "name the capital city of france", "paris", []),  # 8 text-only near-dup of 7
         ]
     )
     found = find_near_duplicates(df, NearDupConf())
-    assert found.keep.tolist() == [True, False, True, True, False, False, True, False]
+    # The open-ended and multiple-choice forms of one question both stay (5 vs 0).
+    assert found.keep.tolist() == [True, False, True, True, False, True, False, True, False]
     removed = found.removed.set_index("uid")
     uid = df["uid"].tolist()
     assert removed.loc[uid[1], "kept_uid"] == uid[0]
     assert removed.loc[uid[1], "reason"] == "near_duplicate_qa"
     assert removed.loc[uid[4], "reason"] == "near_duplicate_media"
     assert removed.loc[uid[4], "kept_uid"] == uid[0]
-    assert removed.loc[uid[7], "kept_uid"] == uid[6]
+    assert removed.loc[uid[6], "kept_uid"] == uid[5]
+    assert removed.loc[uid[8], "kept_uid"] == uid[7]
     assert found.counts["near_duplicate_media"] == 1 and found.counts["near_duplicate_qa"] == 3
 
     conf = NearDupConf()
     conf.media.enabled = False  # without media hashing the copy is another media
     assert find_near_duplicates(df, conf).keep.tolist()[4]
-    conf.qa.threshold = 1.0  # only identical texts
+    conf.media.enabled = True
+    conf.qa.threshold = 1.0  # only identical normalized texts: the copy's row 4
     keep = find_near_duplicates(df, conf).keep.tolist()
-    assert keep[1] and not keep[5] and keep[7]
+    assert keep == [True, True, True, True, False, True, True, True, True]
     conf.enabled = False
     assert find_near_duplicates(df, conf).keep.all()
 

@@ -3,7 +3,7 @@
 1. Media: every distinct media (a video, an image, a frame list) gets a perceptual
    signature; near-duplicate media (the same clip saved twice) join one media group
    (:mod:`gdo.dedup.phash`). Text-only candidates form one group of their own.
-2. QA pairs: inside each media group, MinHash LSH over character n-grams of the
+2. QA pairs: inside each media group and format (open-ended / multiple choice), MinHash LSH over character n-grams of the
    normalized question stem + answer text proposes pairs; a pair whose Jaccard is at
    least ``qa.threshold`` is a near-duplicate (:mod:`gdo.dedup.minhash`). Pairs with short
    answers (``qa.short_answer_words``) whose stems alone reach ``qa.question_threshold``
@@ -97,7 +97,9 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
     # Text-only candidates share one group: their QA pairs are compared among themselves.
     none = kinds == "none"
     group_of_media = np.where(none, -1, group_of_media)
-    group = group_of_media[codes]
+    # An open-ended and a multiple-choice form of one question are kept both: they train
+    # different answers (text vs a letter), as LLaVA-Video-178K's oe / mc files intend.
+    group = group_of_media[codes] * 2 + df["is_mcq"].to_numpy(dtype=np.int64)
 
     qconf = _get(conf, "qa")
     if not _get(qconf, "enabled", True):
