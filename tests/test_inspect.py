@@ -155,6 +155,16 @@ def test_the_page_renders_rows_and_images_in_headless_chromium(subset_dir, tmp_p
     loaded = int(re.search(r'data-images-loaded="(\d+)"', body).group(1))
     assert rows == 60 and images >= 60 and loaded == images
     assert dom.count('<tr class="picked">') + dom.count('<tr class="not">') == 60
+    # Filters from the link's fragment: only rows that were not picked.
+    dom = subprocess.run(
+        [*base, "--virtual-time-budget=5000", "--dump-dom", page.as_uri() + "#picked=not"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    picked = len(pd.read_parquet(subset_dir / "subset.parquet"))  # all in the page (first)
+    assert dom.count('<tr class="not">') == 60 - picked and dom.count('<tr class="picked">') == 0
     shot = tmp_path / "shot.png"
     subprocess.run(
         [

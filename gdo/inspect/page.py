@@ -86,6 +86,8 @@ $('bucket').innerHTML = '<option value="all">every bucket</option>' + buckets.ma
 ['filter', 'picked', 'bucket'].forEach(id => $(id).addEventListener('input', apply));
 $('prev').onclick = () => { if (page > 0) { page--; render(); } };
 $('next').onclick = () => { if ((page + 1) * PAGE < view.length) { page++; render(); } };
+// A link can carry the filters: inspect.html#picked=not&bucket=image&filter=colour
+new URLSearchParams(location.hash.slice(1)).forEach((v, k) => { if ($(k)) $(k).value = v; });
 head(); apply();
 window.addEventListener('load', () => {
   const imgs = [...document.images];
