@@ -260,6 +260,7 @@ def test_candidate_rows_with_media_files(vlm, tmp_path):
 def test_options_share_one_vision_pass(folder):
     """Encoding each sample's media once for all its options changes nothing but the time."""
     vlm = load_model(model_cfg(batch_size=3), str(folder))  # fewer rows than options
+    vlm.shared_prompt = False  # one row per option (shared rows: tests/test_models_fast_paths)
     opts = ["red", "blue", "green", "yellow"]
     samples = [
         sample(clip("red", "blue", "green", "red"), options=opts),

@@ -54,4 +54,15 @@ class ModelConf:
     system_prompt: str = "You are a helpful assistant."
     # Batch the CPU vision attention's per-frame-pair SDPA calls into one (equality-tested).
     fast_vision_attention: bool = True
+    # The vision patch embedding (a Conv3d over whole pixel blocks) as one matrix product:
+    # same weights and outputs, no per-shape oneDNN setup (equality-tested).
+    linear_patch_embed: bool = True
+    # Right-padded batches (training, loss passes) run the language model on their real
+    # tokens only; attention restores the rows (gdo.models.packing, equality-tested).
+    # Qwen2-VL with sdpa attention; other models take the stock path.
+    pack_sequences: bool = True
+    # score_options: each question's prompt once with all its options in one row (a 4D
+    # attention mask keeps the options apart; equality-tested against one row per option).
+    # Needs sdpa or eager attention; other models and attentions use one row per option.
+    shared_prompt_options: bool = True
     tiny: TinyConf = field(default_factory=TinyConf)

@@ -83,7 +83,9 @@ def load_model(model_cfg: Any, path: str | None = None, device: str = "cpu") -> 
     ``gdo.models.video``) and ``AutoModelForImageTextToText`` in ``model_cfg.dtype`` with
     ``model_cfg.attn_implementation``; the model is returned in eval mode on ``device``.
     With ``model_cfg.fast_vision_attention`` the CPU vision attention is batched
-    (``gdo.models.fast_attention``).
+    (``gdo.models.fast_attention``); with ``model_cfg.linear_patch_embed`` the patch
+    embedding is one matrix product (``gdo.models.patch_embed``); with
+    ``model_cfg.pack_sequences`` the language model skips padding (``gdo.models.packing``).
     """
     import torch
     from transformers import AutoModelForImageTextToText
@@ -108,4 +110,12 @@ def load_model(model_cfg: Any, path: str | None = None, device: str = "cpu") -> 
         from gdo.models.fast_attention import patch_vision_attention
 
         patch_vision_attention(model)
+    if getattr(model_cfg, "linear_patch_embed", False):
+        from gdo.models.patch_embed import patch_linear_patch_embed
+
+        patch_linear_patch_embed(model)
+    if getattr(model_cfg, "pack_sequences", False):
+        from gdo.models.packing import patch_packed_sequences
+
+        patch_packed_sequences(model)
     return VLM(model, processor, model_cfg, device, source=str(path))
