@@ -21,6 +21,7 @@ from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, fi
 from gdo.evaluation.predict import predict
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
 from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
+from gdo.evaluation.suite_cache import SuiteCache
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
@@ -90,24 +91,61 @@ def _ckpt_key(ck: Checkpoint) -> str:
     return content_hash(str(ck.path), ck.samples, [file_hash(ck.path / f) for f in marks])
 
 
+def _predict(
+    vlm: Any, ck: Checkpoint, name: str, benchmarks: dict, cfg: Any, cache: SuiteCache | None
+) -> Any:
+    """``predict`` on one suite, with its inputs from ``cache`` when it holds them."""
+    spec, questions, _ = benchmarks[name]
+    suite = None
+    if cache is not None:
+        suite = cache.get(name, questions, spec["kind"], vlm, processor_key(ck.path))
+    kwargs = {
+        "batch_size": int(cfg.eval.batch_size),
+        "max_new_tokens": int(cfg.eval.max_new_tokens),
+        "likelihood_target": cfg.eval.likelihood_target,
+        "desc": f"{ck.run} ckpt-{ck.samples} {name}",
+    }
+    if suite is None:
+        return predict(vlm, questions, spec["kind"], cfg.eval.mode, **kwargs)
+    # The suite's prompts were processed once; this checkpoint only runs the model. Vision
+    # features are not kept across batches (each question is scored once).
+    reuse_vision, vlm.reuse_vision = vlm.reuse_vision, False
+    try:
+        with vlm.reuse_encodings(suite.encodings):
+            return predict(
+                vlm, questions, spec["kind"], cfg.eval.mode, samples=suite.samples, **kwargs
+            )
+    finally:
+        vlm.reuse_vision = reuse_vision
+
+
+def processor_key(path: Path) -> str:
+    """Identity of a checkpoint's processor (its files; the path for a hub id)."""
+    from gdo.models.loading import PROCESSOR_FILES
+
+    files = sorted(
+        f for pattern in PROCESSOR_FILES for f in Path(path).glob(pattern) if f.is_file()
+    )
+    return content_hash([(f.name, file_hash(f)) for f in files]) if files else str(path)
+
+
 def evaluate_checkpoint(
-    vlm: Any, ck: Checkpoint, benchmarks: dict, cfg: Any, out: Path, todo: list[str]
+    vlm: Any,
+    ck: Checkpoint,
+    benchmarks: dict,
+    cfg: Any,
+    out: Path,
+    todo: list[str],
+    cache: SuiteCache | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Evaluate one loaded model on the benchmarks named in ``todo``; write their files."""
+    """Evaluate one loaded model on the benchmarks named in ``todo``; write their files.
+
+    ``cache``: suite inputs (frames, prompt encodings) shared by every checkpoint."""
     summaries = {}
     for name in todo:
         spec, questions, qkey = benchmarks[name]
         kind = spec["kind"]
-        preds = predict(
-            vlm,
-            questions,
-            kind,
-            cfg.eval.mode,
-            batch_size=int(cfg.eval.batch_size),
-            max_new_tokens=int(cfg.eval.max_new_tokens),
-            likelihood_target=cfg.eval.likelihood_target,
-            desc=f"{ck.run} ckpt-{ck.samples} {name}",
-        )
+        preds = _predict(vlm, ck, name, benchmarks, cfg, cache)
         result = aggregate(questions, preds.answers, kind)
         scored = score_predictions(questions, preds.answers)
         scored["answer_letter"] = questions["answer_letter"].to_numpy()
@@ -175,6 +213,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
         "evaluated": 0,
         "skipped_fresh": 0,
     }
+    cache = SuiteCache(float(cfg.eval.cache_mb))
     bar = progress(total=len(checkpoints) * len(benchmarks), desc="evaluate", unit="eval")
     for ck in checkpoints:
         out = root / ck.run / ck.eval_dir_name
@@ -183,7 +222,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
         counts["skipped_fresh"] += len(benchmarks) - len(todo)
         if todo:
             vlm = load(model_cfg, str(ck.path))
-            evaluate_checkpoint(vlm, ck, benchmarks, cfg, out, todo)
+            evaluate_checkpoint(vlm, ck, benchmarks, cfg, out, todo, cache)
             del vlm
             counts["evaluated"] += len(todo)
         bar.update(len(benchmarks))
@@ -200,6 +239,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
             extra={"goal": ck.goal, "run": ck.run, "samples": ck.samples},
         )
     bar.close()
+    counts.update({f"cache/{k}": v for k, v in cache.counts.items()})
     for name, (_spec, df, _) in benchmarks.items():
         counts[f"questions/{name}"] = len(df)
         counts[f"video_missing/{name}"] = int(df["video_missing"].sum())
@@ -230,6 +270,8 @@ def _ckpt_counts(out: Path, names: list[str]) -> dict[str, Any]:
             s = read_json(p)
             counts[name] = {k: s.get(k) for k in ("n", "n_answered", "n_video_missing")}
             counts[name]["overall"] = s.get("overall")
+            # Batches retried at half the size after running out of memory.
+            counts[name]["oom_backoffs"] = (s.get("counts") or {}).get("oom_backoffs", 0)
     return counts
 
 
