@@ -110,8 +110,6 @@ class TrainingConf:
     pre_encode_max_mb: float = 4096.0
     # Subset rows whose media files are missing: `skip` (counted) or `fail`.
     on_missing_media: str = "skip"
-    # auto = CUDA when available, else CPU (gloo).
-    device: str = "auto"
     logging_steps: int = 5
     # Also let the Trainer's own W&B integration log (off: gdo's logger already does).
     trainer_report_to_wandb: bool = False

@@ -21,7 +21,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gdo.training.args import build_training_args, use_cpu
+from gdo.models.config import model_key
+from gdo.models.device import resolve_device
+from gdo.training.args import build_training_args
 from gdo.training.checkpoints import (
     check_same_model,
     find_resume_checkpoint,
@@ -117,14 +119,15 @@ def train_on_rows(
     _check_policy(tcfg)
     ckpt_root = out_dir / "checkpoints"
     seed_everything(int(cfg.seed), per_rank=False)
-    args = build_training_args(tcfg, ckpt_root, int(cfg.seed))
+    cpu = resolve_device(cfg.model.device) == "cpu"
+    args = build_training_args(tcfg, ckpt_root, int(cfg.seed), cpu=cpu)
 
     model_cfg = copy.deepcopy(cfg.model)
     if tcfg.max_length is not None:
         with open_dict(model_cfg):
             model_cfg.max_length = int(tcfg.max_length)
-    device = "cpu" if use_cpu(tcfg) else f"cuda:{args.local_rank if args.local_rank >= 0 else 0}"
-    vlm = load_model(model_cfg, str(init), device=device)
+    # After the TrainingArguments: a SLURM task's LOCAL_RANK is set there.
+    vlm = load_model(model_cfg, str(init), device=resolve_device(cfg.model.device))
     param_counts = apply_freeze(vlm.model, tcfg.freeze)
     base = base_model_info(vlm.model, str(init))
 
@@ -245,12 +248,10 @@ def run(cfg: DictConfig) -> Path:
     if not rows:
         raise InputError(subset, reason=f"no trainable rows ({n_missing} with missing media)")
 
-    model_key = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()}
-    model_key.pop("batch_size", None)
     key = content_hash(
         "train",
         recipe_config(tcfg),
-        model_key,
+        model_key(cfg.model),
         int(cfg.seed),
         input_key(subset),
         input_key(init) if Path(str(init)).exists() else str(init),
