@@ -49,16 +49,19 @@ def base(tmp_path_factory) -> Path:
 def test_pre_encoded_rows_train_like_rows_encoded_per_batch(tmp_path: Path, base: Path) -> None:
     subset = media_subset(tmp_path)
     runs = {}
-    for pre in (True, False):
+    # Pre-encoded with logits at the answers only (the CPU default), per batch, all logits.
+    for pre, labels in ((True, True), (False, True), (True, False)):
         cfg = train_cfg(
-            tmp_path, base, subset, f"training.pre_encode={pre}", f"training.run_name=pre_{pre}",
-            "training.per_device_batch_size=4", "model.frames=2", "model.max_length=96",
+            tmp_path, base, subset, f"training.pre_encode={pre}", f"training.run_name={pre}{labels}",
+            f"training.logits_at_labels={labels}", "training.per_device_batch_size=4",
+            "model.frames=2", "model.max_length=96",
         )  # fmt: skip
         out = run(cfg)
         metrics = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
         counts = json.loads((out / "manifest.json").read_text())["counts"]
-        runs[pre] = ([m["loss"] for m in metrics if "loss" in m], counts)
-    (losses, counts), (plain_losses, plain_counts) = runs[True], runs[False]
+        runs[pre, labels] = ([m["loss"] for m in metrics if "loss" in m], counts)
+    (losses, counts), (plain_losses, plain_counts) = runs[True, True], runs[False, True]
+    np.testing.assert_allclose(runs[True, False][0], losses, rtol=1e-4, atol=1e-5)
     assert counts["pre_encoded"] and not plain_counts["pre_encoded"]
     assert counts["pre_encode_rows"] == 12 and counts["pre_encode_distinct_media"] == 3
     assert counts["pre_encode_too_long"] == 2
@@ -98,3 +101,35 @@ def test_too_large_to_hold_falls_back_to_encoding_per_batch(tmp_path: Path, base
     )  # fmt: skip
     counts = json.loads((run(cfg) / "manifest.json").read_text())["counts"]
     assert counts["pre_encoded"] is False and counts["dropped_too_long_this_session"] == 2
+
+
+def test_logits_at_the_answers_only_give_the_same_loss_and_gradients(base: Path) -> None:
+    from test_training import _row
+
+    from gdo.models import load_model
+    from gdo.training.data import logits_at_labels
+
+    cfg = train_cfg(Path("/unused"), base, Path("/unused"))
+    vlm = load_model(cfg.model, str(base))
+    model = vlm.model.train()
+    rows = [_row(i, f"what colour is the {t} ?", c) for i, (t, c) in
+            enumerate([("cube", "red"), ("star", "blue green"), ("ring", "yellow")])]  # fmt: skip
+    grads = []
+    for collate in (vlm.collate, logits_at_labels(vlm.collate)):
+        batch = collate(rows)
+        model.zero_grad()
+        out = model(**batch)
+        out.loss.backward()
+        grads.append(
+            (
+                out.loss.item(),
+                out.logits.shape[:-1],
+                [p.grad.clone() for p in model.parameters() if p.grad is not None],
+            )
+        )
+    (loss, full, plain), (loss_kept, kept, sparse) = grads
+    assert loss_kept == pytest.approx(loss, abs=1e-6)
+    assert kept == (2 + 3 + 2,) and full == batch["input_ids"].shape  # answers + end tokens
+    assert len(plain) == len(sparse) > 10  # the language model's parameters (text rows)
+    for a, b in zip(plain, sparse, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

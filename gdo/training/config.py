@@ -108,6 +108,9 @@ class TrainingConf:
     # pre_encode_max_mb (estimated) the rows are encoded per batch instead.
     pre_encode: bool = False
     pre_encode_max_mb: float = 4096.0
+    # Logits (and their softmax) only at the answer positions, not at every position:
+    # same loss and gradients (gdo.training.data.logits_at_labels).
+    logits_at_labels: bool = True
     # Subset rows whose media files are missing: `skip` (counted) or `fail`.
     on_missing_media: str = "skip"
     logging_steps: int = 5

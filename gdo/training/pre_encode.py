@@ -56,9 +56,26 @@ class PreEncoded:
 
 
 def pre_encode(vlm: Any, rows: list[dict[str, Any]], chunk: int = 64) -> PreEncoded:
-    """Encode every row once (``chunk`` rows per processor call).
+    """Encode every row once (``chunk`` rows per processor call); under a process group
+    each rank encodes every W-th row and the ranks exchange them (every rank needs all).
 
     A media file that cannot be read raises here, as the first batch holding it would."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        start, world, rank = time.perf_counter(), dist.get_world_size(), dist.get_rank()
+        mine = _encode(vlm, rows[rank::world], chunk)
+        parts: list[Any] = [None] * world
+        dist.all_gather_object(parts, mine)
+        items: list[Encoded | Exception] = [None] * len(rows)  # type: ignore[list-item]
+        for r, part in enumerate(parts):
+            items[r::world] = part.items
+        counts = {k: sum(p.counts[k] for p in parts) for k in mine.counts}
+        return PreEncoded(items, time.perf_counter() - start, counts)
+    return _encode(vlm, rows, chunk)
+
+
+def _encode(vlm: Any, rows: list[dict[str, Any]], chunk: int) -> PreEncoded:
     start = time.perf_counter()
     frames: dict[tuple, Any] = {}
     patches: dict[int, dict[str, torch.Tensor]] = {}
@@ -72,6 +89,10 @@ def pre_encode(vlm: Any, rows: list[dict[str, Any]], chunk: int = 64) -> PreEnco
                 frames[key] = vlm.load_media(row)
             samples.append({**row, "frames": frames[key]} if key in frames else row)
         for sample, item in zip(samples, vlm.encode_each(samples), strict=True):
+            if isinstance(item, Encoded) and item.vision:
+                # Compact copies: the processor's outputs are views into its whole batch,
+                # which would otherwise travel along (pickling to other ranks).
+                item.vision = {k: v.clone() for k, v in item.vision.items()}
             if isinstance(item, Encoded) and "frames" in sample:
                 # Turns of one clip: the same frames, so the same patches; keep one copy.
                 mine = patches.setdefault(id(sample["frames"]), item.vision)

@@ -30,7 +30,13 @@ from gdo.training.checkpoints import (
     list_checkpoints,
     read_state,
 )
-from gdo.training.data import SubsetDataset, drop_missing_media, estimate_lengths, load_subset
+from gdo.training.data import (
+    SubsetDataset,
+    drop_missing_media,
+    estimate_lengths,
+    load_subset,
+    logits_at_labels,
+)
 from gdo.training.pre_encode import (
     EncodedRows,
     PreEncoded,
@@ -57,7 +63,7 @@ log = logging.getLogger(__name__)
 # training.* keys that change what is trained (the rest is bookkeeping).
 _NOT_IN_KEY = (
     "logging_steps", "dataloader_workers", "trainer_report_to_wandb", "cpu_threads",
-    "pre_encode", "pre_encode_max_mb",
+    "pre_encode", "pre_encode_max_mb", "logits_at_labels",
 )  # fmt: skip
 
 
@@ -154,6 +160,8 @@ def train_on_rows(
     )
     lengths = estimate_lengths(rows, vlm) if tcfg.group_by_length else None
     dataset, collate, encoded = _training_data(tcfg, vlm, rows, lengths)
+    if tcfg.logits_at_labels:
+        collate = logits_at_labels(collate or vlm.collate)
     trainer = make_trainer(args, vlm, dataset, ctx, collate=collate)
     cpu = time.process_time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
