@@ -146,3 +146,15 @@ def test_batches_go_shortest_prompt_first_and_answers_stay_in_row_order() -> Non
     ):
         if not missing:
             assert answer == f"({'ABCDEF'[int(qid[-1]) % len(options)]})"
+
+
+def test_questions_of_one_video_are_batched_together_shortest_first() -> None:
+    from gdo.evaluation.predict import _length_order
+
+    def q(text: str, video: str) -> dict:
+        return {"question": text, "media_kind": "video", "media": [video]}
+
+    samples = {0: q("x" * 30, "a"), 1: q("x" * 10, "b"), 2: q("x" * 12, "a"), 3: q("x" * 50, "b"),
+               4: q("x" * 20, "c")}  # fmt: skip
+    # b (shortest 10) then a (12) then c (20); each video's questions shortest first.
+    assert _length_order(samples) == [1, 3, 2, 0, 4]

@@ -193,3 +193,22 @@ def test_encode_each_returns_too_long_in_place(folder, mixed) -> None:
     assert all(
         x.positions is not None for x in items if not isinstance(x, SampleTooLong) and x.vision
     )
+
+
+def test_questions_on_one_video_send_it_through_the_vision_tower_once(folder) -> None:
+    vlm = load_model(model_cfg(), str(folder))
+    video = clip("red", "blue", "green", "red")  # one array: one video's frames, decoded once
+    asks = ["What colour is the shape?", "What colour appears first?"]
+    questions = [sample(video, question=q, options=OPTIONS) for q in asks]
+    questions.append(sample(clip("green", "blue", "blue", "red"), options=OPTIONS[:2]))
+    patches = []
+    hook = vlm.model.model.visual.register_forward_hook(lambda m, a, o: patches.append(len(a[0])))
+    once = vlm.score_options(questions)
+    assert patches == [128 + 128]  # two distinct clips of 128 patches, the first shared
+    patches.clear()
+    copies = [dict(q, frames=q["frames"].copy()) for q in questions]  # equal frames, not shared
+    plain = vlm.score_options(copies)
+    hook.remove()
+    assert patches == [3 * 128]
+    for a, b in zip(once, plain, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)

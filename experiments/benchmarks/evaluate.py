@@ -15,7 +15,9 @@ questions/s = questions x models evaluated / wall seconds; the CPU seconds of th
 are printed too (on a shared machine wall time also counts the other jobs).
 
 ``--set key=value`` adds config overrides (e.g. ``eval.cache_mb=0``); ``--code DIR`` times
-another checkout's ``gdo`` (its package and configs) on the same inputs. ``--json``
+another checkout's ``gdo`` (its package and configs) on the same inputs. ``--ranks N`` runs
+``torchrun --nproc_per_node N -m gdo evaluate`` instead and reads the stage's own wall
+seconds (rank 0, imports and model loading included) from ``eval/eval_summary.json``. ``--json``
 writes the timings and every question's option scores; ``--compare other.json`` reports
 how far this run's scores are from another run's (same questions and models).
 """
@@ -67,8 +69,13 @@ def prepare(cfg, n_checkpoints: int) -> int:
     base = work / "base_model"
     if not (base / "config.json").exists():
         build_tiny(cfg.model, base, vocabulary(to_world_conf(cfg.world)))
+    folder = work / "train" / "bench" / "checkpoints"
+    wanted = {f"ckpt-{100 * k}" for k in range(1, n_checkpoints + 1)}
+    for old in folder.glob("ckpt-*"):
+        if old.name not in wanted:  # from an earlier run with more checkpoints
+            shutil.rmtree(old)
     for k in range(1, n_checkpoints + 1):
-        ck = work / "train" / "bench" / "checkpoints" / f"ckpt-{100 * k}"
+        ck = folder / f"ckpt-{100 * k}"
         if not (ck / "gdo_state.json").exists():
             shutil.copytree(base, ck, dirs_exist_ok=True)
             (ck / "gdo_state.json").write_text(json.dumps({"samples": 100 * k, "goal": "bench"}))
@@ -99,6 +106,37 @@ def compare(mine: dict, other: dict) -> str:
     return f"{len(common)} answers compared: {same} same letter, max |score difference| {diff:.2e}"
 
 
+def under_torchrun(args, overrides: list[str], cfg, questions: int, models: int) -> dict:
+    """``gdo evaluate`` on ``args.ranks`` ranks (a torchrun process group, gloo on CPU), timed
+    by the stage itself (rank 0's wall seconds, its imports and model loading included)."""
+    import resource
+    import subprocess
+
+    from gdo.utils.stage import work_dir
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={args.ranks}", "-m", "gdo", "evaluate", *overrides]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(args.code), "OMP_NUM_THREADS": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, cwd=args.code, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = json.loads((work_dir(cfg) / "eval" / "eval_summary.json").read_text())
+    wall = summary["seconds"]["wall"]
+    return {
+        "overrides": overrides[3:],
+        "ranks": args.ranks,
+        "questions": questions,
+        "models": models,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1),
+        "questions_per_s": round(questions * models / wall, 1),
+        "load_avg": [round(x, 1) for x in os.getloadavg()],
+        "scores": scores(cfg),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="small", help="world preset (conf/world)")
@@ -108,6 +146,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write timings + scores here")
     parser.add_argument("--compare", type=Path, default=None, help="another run's --json")
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose gdo runs")
+    parser.add_argument(
+        "--ranks", type=int, default=0, help="run under torchrun on N ranks (0: in this process)"
+    )
     args = parser.parse_args()
     args.code = args.code.resolve()
     sys.path.insert(0, str(args.code))  # its package and its configs
@@ -125,6 +166,16 @@ def main() -> int:
         from gdo.evaluation.stage import run as evaluate
 
         questions = sum(len(df) for _, df, _ in load_benchmarks(cfg).values())
+        if args.ranks:
+            result = under_torchrun(args, overrides, cfg, questions, models)
+            print(
+                f"world={args.world}, {args.ranks} ranks: {questions} questions x {models} models"
+                f" in {result['wall_s']} s wall ({result['cpu_s']} s CPU, all ranks, imports "
+                f"included): {result['questions_per_s']} questions/s, load {result['load_avg']}"
+            )
+            if args.json:
+                args.json.write_text(json.dumps(result))
+            return 0
         # Load the base model once untimed: transformers' lazy imports (seconds) are a
         # once-per-process cost, not throughput.
         from gdo.models import load_model

@@ -25,7 +25,7 @@ import torch
 
 from gdo.models.inputs import Encoded
 from gdo.models.positions import encoded_positions
-from gdo.models.shared_vision import FeatureCache
+from gdo.models.shared_vision import FeatureCache, supports_sharing
 
 # Attention implementations that honour a custom 4D mask (flash-attention 2 does not).
 MASKED_ATTENTION = ("sdpa", "eager")
@@ -189,6 +189,9 @@ def shared_row_logprobs(
     dtype = torch.bool if sdpa else next(model.parameters()).dtype
     shared = build_shared_rows(core, groups, pad_id, dtype)
     batch = to_device(shared.batch)
+    pixels = [id(v) for g in groups for k, v in g[0].vision.items() if k.startswith("pixel")]
+    if features is None and len(set(pixels)) < len(pixels) and supports_sharing(core):
+        features = FeatureCache()  # rows on the same video: its features once, this pass
     if features is not None:
         batch.pop("pixel_values", None)
         batch.pop("pixel_values_videos", None)
