@@ -42,6 +42,7 @@ SHARED_STAGES = frozenset({"world", "pool", "pretrain", "describe"})
 DISTRIBUTED = {
     "gdo.descriptors.stage:run": "describe",
     "gdo.training.stage:run": "train",
+    "gdo.evaluation.stage:run": "evaluate",
 }
 
 

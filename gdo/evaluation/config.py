@@ -88,4 +88,8 @@ class EvalConf:
     goals: list[str] = field(default_factory=list)
     # torch threads while evaluating (2 shared cores: 1 is fastest here).
     threads: int = 1
+    # Memory (MB) for benchmark inputs kept across checkpoints: each suite's frames are
+    # decoded and its prompts processed once (gdo.evaluation.suite_cache); a suite that
+    # does not fit is decoded per checkpoint. 0 = off.
+    cache_mb: float = 2048.0
     frontier: FrontierConf = field(default_factory=FrontierConf)
