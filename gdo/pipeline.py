@@ -156,10 +156,10 @@ def report_path(cfg: DictConfig, n_seeds: int) -> Path:
 
 def run_controls(cfg: DictConfig, report: Path, seeds: list[int]) -> list[dict]:
     """Run each of ``run.controls`` with these seeds and put their findings into ``report``."""
-    from gdo.frontier.controls import attach, summarise
-
     import subprocess
     import sys
+
+    from gdo.frontier.controls import attach, summarise
 
     found = []
     for name in cfg.run.controls:

@@ -70,6 +70,7 @@ def test_chained_links_are_recognised_on_a_rerun(cfg_factory) -> None:
     [
         ("demo_control_no_waste", "no_waste"),
         ("demo_control_shuffled", "shuffled"),
+        ("demo_control_reversed", "time_reversed"),
     ],
 )
 def test_the_demo_controls_compose_as_controls(name: str, kind: str) -> None:
@@ -83,6 +84,7 @@ def test_demo_seeds_runs_the_three_controls(cfg_factory) -> None:
     assert list(cfg.run.controls) == [
         "demo_control_no_waste",
         "demo_control_shuffled",
+        "demo_control_reversed",
     ]
 
 

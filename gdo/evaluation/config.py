@@ -92,4 +92,9 @@ class EvalConf:
     # decoded and its prompts processed once (gdo.evaluation.suite_cache); a suite that
     # does not fit is decoded per checkpoint. 0 = off.
     cache_mb: float = 2048.0
+    # Control: score the clips as given (none), reversed in time, or frozen on their first
+    # frame (gdo.evaluation.time_control); part of every result's key.
+    time_control: str = "none"
+    # Checkpoints to evaluate: every one of each run (all), or each run's last (final).
+    checkpoints: str = "all"
     frontier: FrontierConf = field(default_factory=FrontierConf)

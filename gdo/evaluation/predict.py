@@ -16,6 +16,7 @@ import pandas as pd
 
 from gdo.evaluation.options import letters_for
 from gdo.evaluation.prompts import build_prompt
+from gdo.evaluation.time_control import apply as time_control_apply
 from gdo.utils.progress import progress
 
 MODES = ("likelihood", "generate")
@@ -111,6 +112,7 @@ def predict(
     likelihood_target: str = "text",
     desc: str = "",
     samples: list[dict[str, Any] | None] | None = None,
+    time_control: str = "none",
 ) -> Predictions:
     """Answer every question; see the module docstring for missing media.
 
@@ -120,6 +122,8 @@ def predict(
     decoded once per suite, ``gdo.evaluation.suite_cache``); else made here.
     Questions go to the model ``batch_size`` at a time, in order of prompt length; a batch
     that runs out of memory is retried at half the size (``counts["oom_backoffs"]``).
+    ``time_control`` transforms the frames of samples made here (reversed / frozen clips,
+    ``gdo.evaluation.time_control``); samples made ahead carry theirs already.
     """
     if mode not in MODES:
         raise ValueError(f"eval.mode: '{mode}'; expected one of {', '.join(MODES)}")
@@ -127,7 +131,8 @@ def predict(
     answers, scores = [""] * n, [[] for _ in range(n)]
     skipped = ["video_missing" if m else "" for m in questions["video_missing"].to_numpy()]
     made = {
-        i: (samples[i] if samples is not None else None) or to_sample(questions.iloc[i], kind)
+        i: (samples[i] if samples is not None else None)
+        or time_control_apply(to_sample(questions.iloc[i], kind), vlm, time_control)
         for i in range(n)
         if not skipped[i]
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.evaluation import time_control
 from gdo.evaluation.aggregate import aggregate, score_predictions
 from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
 from gdo.evaluation.predict import Predictions, predict
@@ -24,6 +25,7 @@ from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
 from gdo.evaluation.ranks import Ranks, join
 from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
 from gdo.evaluation.suite_cache import SuiteCache
+from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
@@ -90,7 +92,21 @@ def _scoring_conf(cfg: Any) -> dict[str, Any]:
         "model": model_key(eval_model_conf(cfg)),
         "prompt_version": PROMPT_VERSION,
         "extract_version": EXTRACT_VERSION,
+        "time_control": time_control.check(str(e.time_control)),
     }
+
+
+def select_checkpoints(checkpoints: list[Checkpoint], which: str) -> list[Checkpoint]:
+    """``eval.checkpoints``: every checkpoint (``all``) or each run's last (``final``)."""
+    if which == "all":
+        return checkpoints
+    if which != "final":
+        raise ConfigError(f"eval.checkpoints: expected all or final, got {which!r}")
+    last: dict[str, Checkpoint] = {}
+    for ck in checkpoints:
+        if ck.run not in last or ck.samples > last[ck.run].samples:
+            last[ck.run] = ck
+    return [ck for ck in checkpoints if last[ck.run] is ck]
 
 
 def _ckpt_key(ck: Checkpoint) -> str:
@@ -122,6 +138,7 @@ def _predict(
         "max_new_tokens": int(cfg.eval.max_new_tokens),
         "likelihood_target": cfg.eval.likelihood_target,
         "desc": f"{ck.run} ckpt-{ck.samples} {name}",
+        "time_control": str(cfg.eval.time_control),
     }
     if suite is None:
         part = predict(vlm, questions, spec["kind"], cfg.eval.mode, **kwargs)
@@ -239,6 +256,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
     checkpoints, unfinished = find_checkpoints(
         work_dir(cfg), list(cfg.eval.goals) or None, int(cfg.seed)
     )
+    checkpoints = select_checkpoints(checkpoints, str(cfg.eval.checkpoints))
     base = base_checkpoint(cfg) if cfg.eval.include_base else None
     if base is not None:
         checkpoints = [base, *checkpoints]
@@ -251,7 +269,7 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
         "skipped_fresh": 0,
         "ranks": ranks.world,
     }
-    cache = SuiteCache(float(cfg.eval.cache_mb))
+    cache = SuiteCache(float(cfg.eval.cache_mb), time_control=str(cfg.eval.time_control))
     bar = progress(total=len(checkpoints) * len(benchmarks), desc="evaluate", unit="eval")
     for ck in checkpoints:
         out = root / ck.run / ck.eval_dir_name

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.evaluation.predict import to_sample
+from gdo.evaluation.time_control import transform
 
 log = logging.getLogger(__name__)
 # Bytes per frame pixel kept: the uint8 frame (3) and its float32 pixel patches (3 x 4).
@@ -44,6 +45,8 @@ class SuiteCache:
     """Per-suite inputs across checkpoints, within a memory budget of ``budget_mb``."""
 
     budget_mb: float
+    # eval.time_control, applied to the frames as they are cached
+    time_control: str = "none"
     suites: dict[str, SuiteInputs | None] = field(default_factory=dict)
     used_mb: float = 0.0
     # For the evaluation summary: suites cached, suites too large, processor passes.
@@ -96,7 +99,8 @@ class SuiteCache:
             key = tuple(sample["media"])
             if key not in frames:
                 try:
-                    frames[key] = vlm.load_media(sample)
+                    loaded = vlm.load_media(sample)
+                    frames[key] = None if loaded is None else transform(loaded, self.time_control)
                 except Exception:  # noqa: BLE001 - the model call raises it again, per question
                     frames[key] = None
                     errors += 1
