@@ -71,6 +71,16 @@ class RunConf:
     # Goals whose subsets / checkpoints / evaluations are linked from share_from rather
     # than recomputed (e.g. [uniform]: ablations and sweep points reuse one baseline).
     share_baseline: list[str] = field(default_factory=list)
+    # Link every goal's subset and checkpoints (not its evaluations) from share_from, to
+    # evaluate another experiment's models differently (e.g. on time-reversed clips).
+    share_checkpoints: bool = False
+    # Control experiments run after this one, each with the same seeds, whose findings
+    # join this run's report (e.g. [demo_control_no_waste, demo_control_shuffled]).
+    controls: list[str] = field(default_factory=list)
+    # What this experiment controls for, when it is a control (gdo.frontier.controls.KINDS:
+    # no_waste | shuffled | time_reversed), and the goal whose effect it checks.
+    control: str | None = None
+    control_goal: str = "temp_plus"
     # Sweep objective returned to the sweeper: final:<benchmark> or auc:<benchmark>.
     objective: str | None = None
     # Processes per node for the describe and train steps: > 1 launches each of them with

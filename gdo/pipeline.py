@@ -42,6 +42,7 @@ SHARED_STAGES = frozenset({"world", "pool", "pretrain", "describe"})
 DISTRIBUTED = {
     "gdo.descriptors.stage:run": "describe",
     "gdo.training.stage:run": "train",
+    "gdo.evaluation.stage:run": "evaluate",
 }
 
 
@@ -92,40 +93,116 @@ def plan(cfg: DictConfig) -> list[Step]:
     return steps
 
 
+def user_overrides() -> list[str]:
+    """The running job's command-line overrides (none outside a Hydra job)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def compose_root(overrides: list[str]) -> DictConfig:
+    """The root config composed as ``gdo`` composes it, with ``overrides``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="config", overrides=overrides)
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        return compose(config_name="config", overrides=overrides)
+
+
 def goal_config(cfg: DictConfig, goal: str) -> DictConfig:
     """``cfg`` with its ``goal`` node composed from ``conf/goal/<goal>.yaml``.
 
     The user's ``goal.*`` command-line overrides are applied on top, exactly as
     ``gdo select goal=<goal> goal.x=...`` would.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-
-    user = []
-    if HydraConfig.initialized():
-        user = [o for o in HydraConfig.get().overrides.task if o.lstrip("+~").startswith("goal.")]
-    overrides = [f"goal={goal}", *user]
-    if GlobalHydra.instance().is_initialized():
-        node = compose(config_name="config", overrides=overrides).goal
-    else:
-        with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
-            node = compose(config_name="config", overrides=overrides).goal
+    user = [o for o in user_overrides() if o.lstrip("+~").startswith("goal.")]
+    node = compose_root([f"goal={goal}", *user]).goal
     out = cfg.copy()
     with open_dict(out):
         out.goal = node
     return out
 
 
+def control_overrides(name: str, seeds: list[int]) -> list[str]:
+    """The overrides of control experiment ``name``: the user's (paths, sizes) with
+    ``experiment=<name>`` and this run's seeds."""
+    drop = ("experiment=", "name=", "run.seeds=", "run.controls=", "command=")
+    keep = [o for o in user_overrides() if not o.lstrip("+~").startswith(drop)]
+    seeds_text = ",".join(str(int(s)) for s in seeds)
+    return [*keep, f"experiment={name}", f"run.seeds=[{seeds_text}]"]
+
+
+def control_config(name: str, seeds: list[int]) -> DictConfig:
+    """The composed config of control experiment ``name`` (:func:`control_overrides`)."""
+    cfg = compose_root(control_overrides(name, seeds))
+    if not cfg.run.control:
+        raise ConfigError(
+            f"run.controls: experiment '{name}' is not a control (it sets no run.control)"
+        )
+    if cfg.run.controls:
+        raise ConfigError(f"run.controls: control experiment '{name}' lists controls itself")
+    return cfg
+
+
+def report_path(cfg: DictConfig, n_seeds: int) -> Path:
+    """Where ``gdo run`` leaves the frontier report: the experiment folder for one seed,
+    ``<work_dir>-seeds`` (the seeds' joint frontier) for several."""
+    base = work_dir(cfg)
+    folder = base if n_seeds == 1 else base.parent / f"{base.name}-seeds"
+    return folder / "frontier" / "report.md"
+
+
+def run_controls(cfg: DictConfig, report: Path, seeds: list[int]) -> list[dict]:
+    """Run each of ``run.controls`` with these seeds and put their findings into ``report``."""
+    import subprocess
+    import sys
+
+    from gdo.frontier.controls import attach, summarise
+
+    found = []
+    for name in cfg.run.controls:
+        ccfg = control_config(name, seeds)
+        # A process of its own: its own Hydra job, so its torchrun steps get its overrides.
+        cmd = [sys.executable, "-m", "gdo", "run", *control_overrides(name, seeds)]
+        log.info("control %s: %s", name, " ".join(cmd))
+        if subprocess.run(cmd, check=False).returncode != 0:
+            raise StepError(f"control '{name}' failed: {' '.join(cmd)}")
+        control_report = report_path(ccfg, len(seeds))
+        found.append(
+            summarise(
+                str(ccfg.run.control),
+                name,
+                report.parent,
+                control_report.parent,
+                str(ccfg.run.control_goal),
+            )
+        )
+    attach(report, found, str(cfg.eval.frontier.baseline))
+    return found
+
+
 def seed_config(cfg: DictConfig, seed: int, n_seeds: int) -> DictConfig:
-    """The config of one seed: its own work dir when there are several seeds."""
+    """The config of one seed: its own work dir when there are several seeds.
+
+    A seed folder links the shared artifacts of its experiment's folder; an experiment
+    that shares another's (``run.share_from``: an ablation, a control) links each seed to
+    that experiment's folder of the same seed when there is one, which holds that seed's
+    baseline runs and links the shared artifacts in turn.
+    """
     out = cfg.copy()
     with open_dict(out):
         out.seed = int(seed)
         if n_seeds > 1:
             base = work_dir(cfg)
             out.paths.work_dir = str(base.parent / f"{base.name}-seed{seed}")
-            out.run.share_from = str(base)
+            src = cfg.run.get("share_from")
+            if src:
+                seeded = Path(src).parent / f"{Path(src).name}-seed{seed}"
+                out.run.share_from = str(seeded if seeded.is_dir() else Path(src))
+            else:
+                out.run.share_from = str(base)
     return out
 
 
@@ -139,6 +216,14 @@ def link_shared(cfg: DictConfig) -> None:
         return
     dst.mkdir(parents=True, exist_ok=True)
     names = list(SHARED)
+    if cfg.run.get("share_checkpoints"):
+        for goal in cfg.run.goals:
+            names += [f"subsets/{goal}", f"train/{goal}"]
+            if not (src / "train" / goal).is_dir():
+                raise FileNotFoundError(
+                    f"run.share_checkpoints: {src / 'train' / goal} does not exist; run the "
+                    f"experiment at {src} first (it trains '{goal}')"
+                )
     for goal in cfg.run.share_baseline:
         names += [f"subsets/{goal}", f"train/{goal}", f"eval/{goal}"]
         if not (src / "eval" / goal).is_dir():
@@ -152,7 +237,7 @@ def link_shared(cfg: DictConfig) -> None:
         target, link = src / name, dst / name
         target.mkdir(parents=True, exist_ok=True)
         link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() and link.resolve() == target:
+        if link.is_symlink() and link.resolve() == target.resolve():
             continue
         if link.exists() or link.is_symlink():
             raise InputError(
@@ -267,7 +352,7 @@ def run(cfg: DictConfig) -> Path | float:
         for c, p in zip(configs, plans):
             link_shared(c)
             timings += run_steps(c, p, bar)
-    report = work_dir(configs[0]) / "frontier" / "report.md"
+    report = report_path(cfg, len(seeds))
     if len(seeds) > 1 and "frontier" in cfg.run.stages:
         from gdo.frontier.seeds import aggregate_seeds
 
@@ -275,9 +360,19 @@ def run(cfg: DictConfig) -> Path | float:
         # it never overwrites a single-seed run of the same experiment.
         joint = cfg.copy()
         with open_dict(joint):
-            joint.paths.work_dir = str(work_dir(cfg).parent / f"{work_dir(cfg).name}-seeds")
+            joint.paths.work_dir = str(report.parent.parent)
         report = Path(aggregate_seeds(joint, configs))
         timings.append({"step": "frontier seeds", "out": str(report)})
+    if cfg.run.controls and report.exists():
+        start = time.perf_counter()
+        found = run_controls(cfg, report, seeds)
+        timings.append(
+            {
+                "step": "controls",
+                "seconds": round(time.perf_counter() - start, 2),
+                "out": ", ".join(f"{c['name']}: {c['holds']}/{c['checks']}" for c in found),
+            }
+        )
     summary = work_dir(cfg) / "run_summary.json"
     atomic_write_json(
         summary, {"name": cfg.name, "seeds": seeds, "steps": timings, "config": _plain(cfg)}

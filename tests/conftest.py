@@ -54,3 +54,17 @@ def kill_once_written(proc, shard: Path, rows: int, timeout: float, poll: float 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return len(read_shard(shard).rows)
+
+
+def write_video(path: Path, bgr: tuple[int, int, int], frames: int = 8) -> str:
+    """A 32x32 mp4 (mp4v) of a square of colour ``bgr`` moving right; returns its path."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
+    for t in range(frames):
+        img = np.zeros((32, 32, 3), np.uint8)
+        img[8:20, 2 + t * 2 : 14 + t * 2] = bgr
+        writer.write(img)
+    writer.release()
+    return str(path)

@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
+from conftest import write_video
 
 from gdo.evaluation import build_prompt, read_benchmark
 from gdo.evaluation.config import BenchmarkConf
 from gdo.evaluation.stage import run
 
 pytestmark = pytest.mark.slow
-
-
-def _video(path: Path, colour: tuple[int, int, int], frames: int = 8) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 4.0, (32, 32))
-    for t in range(frames):
-        img = np.zeros((32, 32, 3), np.uint8)
-        img[8:20, 2 + t * 2 : 14 + t * 2] = colour
-        writer.write(img)
-    writer.release()
 
 
 @pytest.mark.parametrize("mode", ["likelihood", "generate"])
@@ -34,8 +24,8 @@ def test_real_tiny_model_end_to_end(cfg_factory, tmp_path: Path, mode: str) -> N
     torch.set_num_threads(1)
     bench = tmp_path / "bench"
     (bench / "video").mkdir(parents=True)
-    _video(bench / "video" / "red.mp4", (0, 0, 255))
-    _video(bench / "video" / "blue.mp4", (255, 0, 0))
+    write_video(bench / "video" / "red.mp4", (0, 0, 255))
+    write_video(bench / "video" / "blue.mp4", (255, 0, 0))
     records = [
         {"qid": "q0", "video": "red.mp4", "question": "what colour is the shape?",
          "options": ["red", "blue", "green"], "answer": "A", "subtask": "colour"},

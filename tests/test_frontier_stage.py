@@ -210,3 +210,25 @@ def test_no_baseline_run_is_reported_not_fatal() -> None:
     assert "| - | no baseline | - |" in text
     with pytest.raises(ValueError, match="no benchmark has a final 'uniform' accuracy"):
         plot_dumbbell(comp.main, "/nonexistent/d.png", "uniform")
+
+
+def test_claim_section_counts_reductions_only_where_the_baseline_learned() -> None:
+    from gdo.frontier.report import _claim
+
+    def row(bench, kind, goal, red, beats, hi):
+        return {"benchmark": bench, "kind": kind, "goal": goal, "baseline_acc": 60.0,
+                "reduction": red, "baseline_beats_base": beats, "delta_hi": hi}  # fmt: skip
+
+    main = pd.DataFrame(
+        [
+            row("all", "pooled", "temp_plus", 14.0, True, 5.0),
+            row("mvbench", "mvbench", "temp_plus", 12.0, True, 4.0),
+            row("mlvu", "mlvu", "temp_plus", 25.0, False, 3.0),  # baseline learned nothing
+            row("lvbench", "lvbench", "temp_plus", 9.0, True, 2.0),
+            row("all", "pooled", "minloss", None, True, -1.0),
+            row("mvbench", "mvbench", "minloss", None, True, -2.0),
+        ]
+    )
+    text = "\n".join(_claim(main, "uniform", 95))
+    assert "| temp_plus | all: yes | 1 of 3 (mvbench) | none |" in text
+    assert "| minloss | all: no | 0 of 1 | all, mvbench |" in text

@@ -1,13 +1,20 @@
-"""Training throughput of the tiny Qwen2-VL on CPU: 1 process vs ZeRO-3 on 2 ranks (gloo).
+"""Training throughput of the demo's model on CPU: ``gdo train``, samples per second.
 
-    python experiments/benchmarks/train.py --pool outputs/demo/pool/pool.parquet --n 512
+    python experiments/benchmarks/train.py --world demo --n 1024 --epochs 3 \
+        --setups 1proc ddp2 --json /tmp/train_after.json
 
-Trains the same random-init tiny model (``gdo.models.build_tiny`` over the world's
-vocabulary) on the same ``--n`` pool candidates with ``gdo train``, once per setup, and
-reads samples/s and tokens/s from the Trainer's own ``train_runtime`` (model loading and
-process start excluded; the final checkpoint save included). Writes
-``experiments/benchmarks/train.md``. Numbers depend on how busy the machine is: the
-table records the load average next to them.
+Prepares what it needs under ``--root`` (default: a temporary folder): the world
+(``gdo world world=<--world>``) and its pool (``gdo pool``) when absent, a random-init tiny
+Qwen2-VL with the demo's settings (``model=tiny_qwen2vl``: 4 frames of 32x32, patch 4) and
+a random ``--n``-row subset of the pool (seed 0). Each setup is one ``gdo train`` process
+(``training=cpu``: fp32, batch ``--batch`` per optimizer step, lr 1e-3, 1 thread per rank)
+on that subset for ``--epochs`` passes. Read from the run: the Trainer's ``train_runtime``
+(the training loop: model loading, process start and pre-encoding excluded), the
+pre-encoding time when the code has it, and the loop's CPU seconds over all ranks
+(``cpu_time_s``; else the process's). samples/s (loop) = samples / runtime; samples/s (end
+to end) also counts the pre-encoding. ``--code DIR`` runs another checkout's ``gdo`` (same
+inputs) to compare code versions; ``--set`` adds overrides. ``--json`` keeps the results and
+the loss curve.
 """
 
 from __future__ import annotations
@@ -16,27 +23,38 @@ import os
 import sys
 
 # The sibling benchmark scripts (e.g. select.py) would shadow stdlib modules of that name.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+sys.path[:] = [p for p in sys.path if not p.endswith("experiments/benchmarks")]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-SETUPS = {
-    "1 process, no DeepSpeed": (1, "none"),
-    "2 ranks, DDP (gloo)": (2, "none"),
-    "2 ranks, ZeRO-3 (gloo)": (2, "zero3"),
-}
+REPO = Path(__file__).resolve().parents[2]
+# name -> (ranks, training/deepspeed)
+SETUPS = {"1proc": (1, "none"), "ddp2": (2, "none"), "zero3": (2, "zero3")}
 
 
-def build_inputs(pool: Path, n: int, tmp: Path) -> tuple[Path, Path]:
-    """A tiny base model and an ``n``-row sample of a ``gdo pool`` table."""
+def gdo(code: Path, args: list[str], env: dict[str, str], ranks: int = 1) -> float:
+    """Run ``gdo <args>`` from checkout ``code`` (its package, its configs); returns the CPU
+    seconds it and its children used."""
+    launcher = ["-m", "torch.distributed.run", "--nproc_per_node", str(ranks)] if ranks > 1 else []
+    cmd = [sys.executable, *launcher, "-m", "gdo", *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(cmd, cwd=code, env={**env, "PYTHONPATH": str(code)},
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def prepare(root: Path, world: str, n: int, env: dict[str, str]) -> tuple[Path, Path]:
+    """World + pool (made once under ``root``), a tiny base model and an ``n``-row subset."""
     import pandas as pd
     from omegaconf import OmegaConf
 
@@ -44,97 +62,90 @@ def build_inputs(pool: Path, n: int, tmp: Path) -> tuple[Path, Path]:
     from gdo.models.config import ModelConf
     from gdo.world import vocabulary
 
-    # The schema defaults are the tiny_qwen2vl preset (4 frames, 32x32).
-    base = build_tiny(OmegaConf.structured(ModelConf()), tmp / "base", vocabulary())
+    common = [f"paths.root_dir={root}", f"world={world}", f"name=pool_{world}", "logger=none"]
+    pool = root / "outputs" / f"pool_{world}" / "pool" / "pool.parquet"
+    if not pool.exists():
+        gdo(REPO, ["world", *common], env)
+        gdo(REPO, ["pool", *common], env)
+    # The schema defaults are the tiny_qwen2vl preset (4 frames, 32x32, patch 4).
+    base = build_tiny(OmegaConf.structured(ModelConf()), root / f"base_{world}", vocabulary())
     df = pd.read_parquet(pool)
-    df = df.sample(n=min(n, len(df)), random_state=0)
-    subset = tmp / "subset.parquet"
-    df.to_parquet(subset, index=False)
+    subset = root / f"subset_{world}_{n}.parquet"
+    df.sample(n=min(n, len(df)), random_state=0).to_parquet(subset, index=False)
     return base, subset
 
 
-def train(tmp: Path, base: Path, subset: Path, ranks: int, ds: str, batch: int) -> dict:
-    """One ``gdo train`` run; its samples, tokens and Trainer runtime."""
-    name = f"bench_{ranks}_{ds}"
+def train(args: argparse.Namespace, root: Path, base: Path, subset: Path, setup: str) -> dict:
+    """One ``gdo train`` run of ``setup``; its samples, runtime and CPU seconds."""
+    ranks, ds = SETUPS[setup]
+    name = f"bench_{setup}_{int(time.time())}"
     overrides = [
-        f"paths.root_dir={tmp}", f"name={name}", "logger=none", f"training.subset={subset}",
-        f"training.init_from={base}", f"training/deepspeed={ds}",
-        f"training.per_device_batch_size={batch // ranks}", "training.checkpoint.every_fraction=null",
-        "training.logging_steps=1000",
+        f"paths.root_dir={root}", f"name={name}", "logger=none", f"training.subset={subset}",
+        f"training.init_from={base}", f"training/deepspeed={ds}", f"training.epochs={args.epochs}",
+        f"training.per_device_batch_size={args.batch // ranks}",
+        "training.checkpoint.every_fraction=null", "training.logging_steps=1", *args.set,
     ]  # fmt: skip
-    if ranks == 1:
-        cmd = [sys.executable, "-m", "gdo", "train", *overrides]
-    else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(ranks),
-               "-m", "gdo", "train", *overrides]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "GDO_PROGRESS": "0"}
     t0 = time.time()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    process_cpu = gdo(args.code, ["train", *overrides], env, ranks)
     wall = time.time() - t0
-    out = tmp / "outputs" / name / "train" / "temp_plus"
+    out = root / "outputs" / name / "train" / "temp_plus"
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     # The Trainer's closing log row (it has train_loss); earlier rows carry a running time.
     runtime = [r for r in rows if "train_loss" in r][-1]["train_runtime"]
+    pre = float(counts.get("pre_encode_s", 0.0))
     return {
+        "setup": setup,
         "samples": counts["samples"],
         "tokens": counts["tokens"],
         "runtime_s": runtime,
-        "samples_per_s": counts["samples"] / runtime,
-        "tokens_per_s": counts["tokens"] / runtime,
-        "process_wall_s": wall,
+        "pre_encode_s": pre,
+        "loop_cpu_s": counts.get("cpu_time_s"),
+        "process_cpu_s": round(process_cpu, 1),
+        "samples_per_s": round(counts["samples"] / runtime, 1),
+        "samples_per_s_end_to_end": round(counts["samples"] / (runtime + pre), 1),
+        "process_wall_s": round(wall, 1),
+        "losses": [r["loss"] for r in rows if "loss" in r],
+        "load_avg": [round(x, 1) for x in os.getloadavg()],
     }
 
 
 def main() -> int:
-    """Run every setup and write the Markdown table."""
+    """Run every setup; print one line each and keep them in ``--json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--pool", type=Path, default=ROOT / "outputs/demo/pool/pool.parquet", help="gdo pool output"
-    )
-    parser.add_argument("--n", type=int, default=512, help="training samples per run")
+    parser.add_argument("--world", default="small", help="world preset (conf/world)")
+    parser.add_argument("--root", type=Path, default=None, help="paths.root_dir (default: temp)")
+    parser.add_argument("--n", type=int, default=1024, help="subset rows")
+    parser.add_argument("--epochs", type=float, default=3.0, help="passes over the subset")
     parser.add_argument("--batch", type=int, default=32, help="samples per optimizer step")
-    parser.add_argument("--out", type=Path, default=ROOT / "experiments/benchmarks/train.md")
+    parser.add_argument("--setups", nargs="+", default=["1proc"], choices=sorted(SETUPS))
+    parser.add_argument("--code", type=Path, default=REPO, help="checkout whose gdo runs")
+    parser.add_argument("--set", nargs="*", default=[], help="extra config overrides")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
-    results = {}
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        base, subset = build_inputs(args.pool.resolve(), args.n, tmp)
-        for label, (ranks, ds) in SETUPS.items():
-            results[label] = train(tmp, base, subset, ranks, ds, args.batch)
-            print(label, results[label], flush=True)
-    write_report(args, results)
+    args.code = args.code.resolve()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "GDO_PROGRESS": "0"}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = (args.root or Path(tmp)).resolve()
+        base, subset = prepare(root, args.world, args.n, env)
+        for setup in args.setups:
+            r = train(args, root, base, subset, setup)
+            results.append(r)
+            print(
+                f"{setup}: {r['samples']} samples, loop {r['runtime_s']:.1f} s "
+                f"({r['samples_per_s']} samples/s), pre-encode {r['pre_encode_s']:.1f} s "
+                f"(end to end {r['samples_per_s_end_to_end']} samples/s), loop CPU "
+                f"{r['loop_cpu_s']} s, process CPU {r['process_cpu_s']} s, "
+                f"final loss {r['losses'][-1]:.4f}, load {r['load_avg']}",
+                flush=True,
+            )
+    if args.json:
+        meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "code": str(args.code)}
+        args.json.write_text(json.dumps({**meta, "args": vars(args) | {"code": str(args.code),
+                             "root": str(args.root), "json": str(args.json)}, "results": results}))  # fmt: skip
     return 0
-
-
-def write_report(args: argparse.Namespace, results: dict) -> None:
-    """``train.md``: the command, the machine and one row per setup."""
-    load = os.getloadavg()
-    lines = [
-        "# Training throughput: tiny Qwen2-VL on CPU",
-        "",
-        "```bash",
-        f"python experiments/benchmarks/train.py --pool {args.pool} --n {args.n} "
-        f"--batch {args.batch}",
-        "```",
-        "",
-        f"{args.n} world pool candidates (random sample, seed 0; images + short/long videos, `model.frames=4`, 32x32), "
-        f"{args.batch} samples per optimizer step in every setup, fp32, 1 thread per rank, "
-        f"one epoch. Machine: {platform.machine()}, {os.cpu_count()} cores shared with other "
-        f"jobs (load average after the runs {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}); "
-        "runtime = the Trainer's `train_runtime` (no process start or model load).",
-        "",
-        "| setup | samples | tokens | runtime s | samples/s | tokens/s | process wall s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label, r in results.items():
-        lines.append(
-            f"| {label} | {r['samples']} | {r['tokens']} | {r['runtime_s']:.1f} | "
-            f"{r['samples_per_s']:.1f} | {r['tokens_per_s']:.0f} | {r['process_wall_s']:.0f} |"
-        )
-    args.out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -169,9 +169,11 @@ def train(vlm, encoded, n_samples, *, batch=32, lr=1e-3, seed=0, evaluate=None) 
     warm = max(1, int(0.05 * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
-        lambda k: (k + 1) / warm
-        if k < warm
-        else 0.5 * (1 + math.cos(math.pi * (k - warm) / max(1, steps - warm))),
+        lambda k: (
+            (k + 1) / warm
+            if k < warm
+            else 0.5 * (1 + math.cos(math.pi * (k - warm) / max(1, steps - warm)))
+        ),
     )
     marks = sorted({int(n_samples * f) for f in (0.2, 0.4, 0.6, 0.8, 1.0)})
     order: list[int] = []

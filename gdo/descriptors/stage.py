@@ -161,10 +161,12 @@ def prefetch_inputs(cfg: Any, model: Any) -> bool:
 
 
 def load_describe_model(cfg: Any) -> Any:
-    """Load the VLM named by :func:`model_dir` through ``gdo.models.load_model``."""
+    """Load the VLM named by :func:`model_dir` through ``gdo.models.load_model``, on
+    ``model.device`` (``gdo.models.device``: cuda:$LOCAL_RANK when CUDA is available)."""
     from gdo.models import load_model
+    from gdo.models.device import resolve_device
 
-    return load_model(cfg.model, model_dir(cfg))
+    return load_model(cfg.model, model_dir(cfg), device=resolve_device(cfg.model.device))
 
 
 def run(cfg: Any, model: Any = None) -> Path:

@@ -88,4 +88,13 @@ class EvalConf:
     goals: list[str] = field(default_factory=list)
     # torch threads while evaluating (2 shared cores: 1 is fastest here).
     threads: int = 1
+    # Memory (MB) for benchmark inputs kept across checkpoints: each suite's frames are
+    # decoded and its prompts processed once (gdo.evaluation.suite_cache); a suite that
+    # does not fit is decoded per checkpoint. 0 = off.
+    cache_mb: float = 2048.0
+    # Control: score the clips as given (none), reversed in time, or frozen on their first
+    # frame (gdo.evaluation.time_control); part of every result's key.
+    time_control: str = "none"
+    # Checkpoints to evaluate: every one of each run (all), or each run's last (final).
+    checkpoints: str = "all"
     frontier: FrontierConf = field(default_factory=FrontierConf)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from gdo.evaluation.options import letters_for
 from gdo.evaluation.prompts import build_prompt
+from gdo.evaluation.time_control import apply as time_control_apply
 from gdo.utils.progress import progress
 
 MODES = ("likelihood", "generate")
@@ -75,6 +76,31 @@ def _call(fn, samples: list[dict], skipped: list[str], index: list[int]) -> list
     return results
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an accelerator (or allocator) out-of-memory error."""
+    import torch
+
+    if isinstance(err, torch.OutOfMemoryError):
+        return True
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def _length_order(samples: dict[int, dict[str, Any]]) -> list[int]:
+    """Question indices, shortest prompt first (a batch holds prompts of similar length:
+    little padding), the questions of one video next to each other (their video can go
+    through the vision tower once). Each question's scores do not depend on its batch-mates."""
+
+    def media(i: int) -> tuple:
+        return (samples[i].get("media_kind"), tuple(samples[i].get("media") or ()))
+
+    shortest: dict[tuple, int] = {}
+    for i in samples:
+        shortest[media(i)] = min(shortest.get(media(i), 1 << 30), len(samples[i]["question"]))
+    return sorted(
+        samples, key=lambda i: (shortest[media(i)], media(i), len(samples[i]["question"]), i)
+    )
+
+
 def predict(
     vlm: Any,
     questions: pd.DataFrame,
@@ -85,42 +111,47 @@ def predict(
     max_new_tokens: int = 16,
     likelihood_target: str = "text",
     desc: str = "",
+    samples: list[dict[str, Any] | None] | None = None,
+    time_control: str = "none",
 ) -> Predictions:
     """Answer every question; see the module docstring for missing media.
 
     ``generate``: greedy decoding of the harness prompt, the raw text is the answer.
     ``likelihood``: ``vlm.score_options`` and the best option's letter as ``(B)``.
+    ``samples``: the questions' samples made ahead (row order, e.g. with their frames
+    decoded once per suite, ``gdo.evaluation.suite_cache``); else made here.
+    Questions go to the model ``batch_size`` at a time, in order of prompt length; a batch
+    that runs out of memory is retried at half the size (``counts["oom_backoffs"]``).
+    ``time_control`` transforms the frames of samples made here (reversed / frozen clips,
+    ``gdo.evaluation.time_control``); samples made ahead carry theirs already.
     """
     if mode not in MODES:
         raise ValueError(f"eval.mode: '{mode}'; expected one of {', '.join(MODES)}")
     n = len(questions)
     answers, scores = [""] * n, [[] for _ in range(n)]
     skipped = ["video_missing" if m else "" for m in questions["video_missing"].to_numpy()]
-    todo = [i for i in range(n) if not skipped[i]]
+    made = {
+        i: (samples[i] if samples is not None else None)
+        or time_control_apply(to_sample(questions.iloc[i], kind), vlm, time_control)
+        for i in range(n)
+        if not skipped[i]
+    }
+    todo = _length_order(made)
     bar = progress(total=len(todo), desc=desc or f"evaluate {kind}", unit="q")
-    for start in range(0, len(todo), max(1, batch_size)):
-        index = todo[start : start + batch_size]
-        samples = [to_sample(questions.iloc[i], kind) for i in index]
-        if mode == "generate":
-            out = _call(
-                lambda s: vlm.generate(s, n=1, temperature=0.0, max_new_tokens=max_new_tokens),
-                samples,
-                skipped,
-                index,
-            )
-            for i, texts in zip(index, out):
-                if texts is not None:
-                    answers[i] = texts[0] if isinstance(texts, list | tuple) else str(texts)
-        else:
-            out = _call(
-                lambda s: vlm.score_options(s, target=likelihood_target), samples, skipped, index
-            )
-            for i, s, row_scores in zip(index, samples, out):
-                if row_scores is None:
-                    continue
-                arr = np.asarray(row_scores, dtype=float).reshape(-1)
-                scores[i] = arr.tolist()
-                answers[i] = f"({letters_for(s['options'])[int(np.argmax(arr))]})"
+    size, backoffs, start = max(1, batch_size), 0, 0
+    while start < len(todo):
+        index = todo[start : start + size]
+        batch = [made[i] for i in index]
+        try:
+            _answer_batch(vlm, mode, batch, index, answers, scores, skipped, max_new_tokens,
+                          likelihood_target)  # fmt: skip
+        except Exception as err:
+            if not is_out_of_memory(err) or size == 1:
+                raise
+            size, backoffs = max(1, size // 2), backoffs + 1
+            _free_accelerator_memory()
+            continue
+        start += len(index)
         bar.update(len(index))
     bar.close()
     counts = {
@@ -128,5 +159,46 @@ def predict(
         "n_video_missing": skipped.count("video_missing"),
         "n_too_long": skipped.count("too_long"),
         "n_media_error": skipped.count("media_error"),
+        "oom_backoffs": backoffs,
+        "batch_size": size,
     }
     return Predictions(answers=answers, option_scores=scores, skipped=skipped, counts=counts)
+
+
+def _answer_batch(
+    vlm: Any,
+    mode: str,
+    samples: list[dict[str, Any]],
+    index: list[int],
+    answers: list[str],
+    scores: list[list[float]],
+    skipped: list[str],
+    max_new_tokens: int,
+    likelihood_target: str,
+) -> None:
+    """One batch of questions through the model; answers and scores written in place."""
+    if mode == "generate":
+        out = _call(
+            lambda s: vlm.generate(s, n=1, temperature=0.0, max_new_tokens=max_new_tokens),
+            samples,
+            skipped,
+            index,
+        )
+        for i, texts in zip(index, out):
+            if texts is not None:
+                answers[i] = texts[0] if isinstance(texts, list | tuple) else str(texts)
+        return
+    out = _call(lambda s: vlm.score_options(s, target=likelihood_target), samples, skipped, index)
+    for i, s, row_scores in zip(index, samples, out):
+        if row_scores is None:
+            continue
+        arr = np.asarray(row_scores, dtype=float).reshape(-1)
+        scores[i] = arr.tolist()
+        answers[i] = f"({letters_for(s['options'])[int(np.argmax(arr))]})"
+
+
+def _free_accelerator_memory() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

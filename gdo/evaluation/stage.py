@@ -9,6 +9,7 @@ The base model is evaluated as ``eval/base/ckpt-0`` (samples = 0 of every curve)
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +17,15 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.evaluation import time_control
 from gdo.evaluation.aggregate import aggregate, score_predictions
 from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
-from gdo.evaluation.predict import predict
+from gdo.evaluation.predict import Predictions, predict
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
+from gdo.evaluation.ranks import Ranks, join
 from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
+from gdo.evaluation.suite_cache import SuiteCache
+from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
@@ -77,15 +82,31 @@ def eval_model_conf(cfg: Any) -> Any:
 
 
 def _scoring_conf(cfg: Any) -> dict[str, Any]:
+    from gdo.models.config import model_key
+
     e = cfg.eval
     return {
         "mode": e.mode,
         "likelihood_target": e.likelihood_target,
         "max_new_tokens": int(e.max_new_tokens),
-        "model": to_plain(eval_model_conf(cfg)),
+        "model": model_key(eval_model_conf(cfg)),
         "prompt_version": PROMPT_VERSION,
         "extract_version": EXTRACT_VERSION,
+        "time_control": time_control.check(str(e.time_control)),
     }
+
+
+def select_checkpoints(checkpoints: list[Checkpoint], which: str) -> list[Checkpoint]:
+    """``eval.checkpoints``: every checkpoint (``all``) or each run's last (``final``)."""
+    if which == "all":
+        return checkpoints
+    if which != "final":
+        raise ConfigError(f"eval.checkpoints: expected all or final, got {which!r}")
+    last: dict[str, Checkpoint] = {}
+    for ck in checkpoints:
+        if ck.run not in last or ck.samples > last[ck.run].samples:
+            last[ck.run] = ck
+    return [ck for ck in checkpoints if last[ck.run] is ck]
 
 
 def _ckpt_key(ck: Checkpoint) -> str:
@@ -94,24 +115,79 @@ def _ckpt_key(ck: Checkpoint) -> str:
     return content_hash(str(ck.path), ck.samples, [file_hash(ck.path / f) for f in marks])
 
 
+def _predict(
+    vlm: Any,
+    ck: Checkpoint,
+    name: str,
+    benchmarks: dict,
+    cfg: Any,
+    cache: SuiteCache | None,
+    ranks: Ranks,
+) -> Predictions | None:
+    """``predict`` on this rank's questions of one suite (inputs from ``cache`` when it holds
+    them); every rank's answers merged in row order on rank 0, None on the others."""
+    spec, questions, _ = benchmarks[name]
+    n = len(questions)
+    if ranks.world > 1:
+        questions = questions.iloc[ranks.rows(n)].reset_index(drop=True)
+    suite = None
+    if cache is not None:
+        suite = cache.get(name, questions, spec["kind"], vlm, processor_key(ck.path))
+    kwargs = {
+        "batch_size": int(cfg.eval.batch_size),
+        "max_new_tokens": int(cfg.eval.max_new_tokens),
+        "likelihood_target": cfg.eval.likelihood_target,
+        "desc": f"{ck.run} ckpt-{ck.samples} {name}",
+        "time_control": str(cfg.eval.time_control),
+    }
+    if suite is None:
+        part = predict(vlm, questions, spec["kind"], cfg.eval.mode, **kwargs)
+        return ranks.gather(part, n)
+    # The suite's prompts were processed once; this checkpoint only runs the model. Vision
+    # features are not kept across batches (each question is scored once).
+    reuse_vision, vlm.reuse_vision = vlm.reuse_vision, False
+    try:
+        with vlm.reuse_encodings(suite.encodings):
+            part = predict(
+                vlm, questions, spec["kind"], cfg.eval.mode, samples=suite.samples, **kwargs
+            )
+    finally:
+        vlm.reuse_vision = reuse_vision
+    return ranks.gather(part, n)
+
+
+def processor_key(path: Path) -> str:
+    """Identity of a checkpoint's processor (its files; the path for a hub id)."""
+    from gdo.models.loading import PROCESSOR_FILES
+
+    files = sorted(
+        f for pattern in PROCESSOR_FILES for f in Path(path).glob(pattern) if f.is_file()
+    )
+    return content_hash([(f.name, file_hash(f)) for f in files]) if files else str(path)
+
+
 def evaluate_checkpoint(
-    vlm: Any, ck: Checkpoint, benchmarks: dict, cfg: Any, out: Path, todo: list[str]
+    vlm: Any,
+    ck: Checkpoint,
+    benchmarks: dict,
+    cfg: Any,
+    out: Path,
+    todo: list[str],
+    cache: SuiteCache | None = None,
+    ranks: Ranks | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Evaluate one loaded model on the benchmarks named in ``todo``; write their files."""
+    """Evaluate one loaded model on the benchmarks named in ``todo``; write their files.
+
+    ``cache``: suite inputs (frames, prompt encodings) shared by every checkpoint;
+    ``ranks``: the evaluating processes (each scores its questions, rank 0 writes)."""
+    ranks = ranks or Ranks()
     summaries = {}
     for name in todo:
         spec, questions, qkey = benchmarks[name]
         kind = spec["kind"]
-        preds = predict(
-            vlm,
-            questions,
-            kind,
-            cfg.eval.mode,
-            batch_size=int(cfg.eval.batch_size),
-            max_new_tokens=int(cfg.eval.max_new_tokens),
-            likelihood_target=cfg.eval.likelihood_target,
-            desc=f"{ck.run} ckpt-{ck.samples} {name}",
-        )
+        preds = _predict(vlm, ck, name, benchmarks, cfg, cache, ranks)
+        if preds is None:
+            continue  # another rank writes
         result = aggregate(questions, preds.answers, kind)
         scored = score_predictions(questions, preds.answers)
         scored["answer_letter"] = questions["answer_letter"].to_numpy()
@@ -156,44 +232,61 @@ def _fresh(out: Path, name: str, key: str) -> bool:
 def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
     """Evaluate every checkpoint on every benchmark; return the ``eval`` folder.
 
-    ``load(model_cfg, path) -> VLM`` defaults to ``gdo.models.load_model``.
+    ``load(model_cfg, path) -> VLM`` defaults to ``gdo.models.load_model`` on
+    ``model.device``. Under torchrun every rank scores its share of each suite's questions
+    (``gdo.evaluation.ranks``); rank 0 writes everything.
     """
+    import time
+
     import torch
 
+    from gdo.models.device import resolve_device
+
     torch.set_num_threads(max(1, int(cfg.eval.threads)))
+    model_cfg = eval_model_conf(cfg)
+    device = resolve_device(model_cfg.get("device", "auto"))
     if load is None:
-        from gdo.models import load_model as load
+        from gdo.models import load_model
+
+        load = functools.partial(load_model, device=device)
+    ranks = join(device)
+    start, cpu = time.perf_counter(), time.process_time()
     root = stage_dir(cfg, "eval")
     benchmarks = load_benchmarks(cfg)
     checkpoints, unfinished = find_checkpoints(
         work_dir(cfg), list(cfg.eval.goals) or None, int(cfg.seed)
     )
+    checkpoints = select_checkpoints(checkpoints, str(cfg.eval.checkpoints))
     base = base_checkpoint(cfg) if cfg.eval.include_base else None
     if base is not None:
         checkpoints = [base, *checkpoints]
     force = "evaluate" in (cfg.get("run", {}) or {}).get("force", [])
     scoring = _scoring_conf(cfg)
-    model_cfg = eval_model_conf(cfg)
     counts = {
         "checkpoints": len(checkpoints),
         "unfinished_checkpoints": len(unfinished),
         "evaluated": 0,
         "skipped_fresh": 0,
+        "ranks": ranks.world,
     }
+    cache = SuiteCache(float(cfg.eval.cache_mb), time_control=str(cfg.eval.time_control))
     bar = progress(total=len(checkpoints) * len(benchmarks), desc="evaluate", unit="eval")
     for ck in checkpoints:
         out = root / ck.run / ck.eval_dir_name
         keys = {n: content_hash(scoring, b[2], _ckpt_key(ck)) for n, b in benchmarks.items()}
-        todo = [n for n in benchmarks if force or not _fresh(out, n, keys[n])]
+        todo = None
+        if ranks.main:
+            todo = [n for n in benchmarks if force or not _fresh(out, n, keys[n])]
+        todo = ranks.broadcast(todo)
         counts["skipped_fresh"] += len(benchmarks) - len(todo)
         if todo:
             vlm = load(model_cfg, str(ck.path))
-            evaluate_checkpoint(vlm, ck, benchmarks, cfg, out, todo)
+            evaluate_checkpoint(vlm, ck, benchmarks, cfg, out, todo, cache, ranks)
             del vlm
             counts["evaluated"] += len(todo)
         bar.update(len(benchmarks))
-        if not todo and is_fresh(out, content_hash(keys)):
-            continue  # nothing new: leave the finished manifest as it is
+        if not ranks.main or (not todo and is_fresh(out, content_hash(keys))):
+            continue  # another rank writes, or nothing new: the manifest stays as it is
         write_manifest(
             out,
             stage="evaluate",
@@ -205,6 +298,10 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
             extra={"goal": ck.goal, "run": ck.run, "samples": ck.samples},
         )
     bar.close()
+    ranks.barrier()
+    if not ranks.main:
+        return root
+    counts.update({f"cache/{k}": v for k, v in cache.counts.items()})
     for name, (_spec, df, _) in benchmarks.items():
         counts[f"questions/{name}"] = len(df)
         counts[f"video_missing/{name}"] = int(df["video_missing"].sum())
@@ -218,6 +315,11 @@ def run(cfg: Any, load: Callable[[Any, str], Any] | None = None) -> Path:
         root / "eval_summary.json",
         {
             "counts": counts,
+            # Rank 0's wall and CPU seconds for this call (model loading included).
+            "seconds": {
+                "wall": round(time.perf_counter() - start, 3),
+                "cpu_rank0": round(time.process_time() - cpu, 3),
+            },
             "unfinished": unfinished,
             "scoring": scoring,
             "benchmarks": {n: b[0] for n, b in benchmarks.items()},
@@ -236,6 +338,8 @@ def _ckpt_counts(out: Path, names: list[str]) -> dict[str, Any]:
             s = read_json(p)
             counts[name] = {k: s.get(k) for k in ("n", "n_answered", "n_video_missing")}
             counts[name]["overall"] = s.get("overall")
+            # Batches retried at half the size after running out of memory.
+            counts[name]["oom_backoffs"] = (s.get("counts") or {}).get("oom_backoffs", 0)
     return counts
 
 

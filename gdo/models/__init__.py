@@ -25,9 +25,10 @@ ones alike::
 
 Public API:
 
-- ``load_model(model_cfg, path=None, device="cpu") -> VLM``: ``AutoProcessor`` +
+- ``load_model(model_cfg, path=None, device=None) -> VLM``: ``AutoProcessor`` +
   ``AutoModelForImageTextToText.from_pretrained`` (``model.dtype``,
-  ``model.attn_implementation``); where torchvision is missing the processor is assembled
+  ``model.attn_implementation``) on ``device`` (default: ``model.device`` for this rank,
+  ``gdo.models.device``); where torchvision is missing the processor is assembled
   with ``gdo.models.video.FramesVideoProcessor`` (same patches as the stock video processor)
 - ``build_tiny(model_cfg, out_dir, vocabulary) -> Path``; ``vocabulary_from_texts(texts)``
   gives the words (as the tiny tokenizer splits them) that ``vocabulary`` should hold
@@ -42,6 +43,9 @@ Public API:
 - ``VLM.collate(samples, blind=False, end=True) -> dict[str, torch.Tensor]``: right-padded
   input_ids, attention_mask, mm_token_type_ids, labels (-100 except answer + end token),
   pixel_values / image_grid_thw, pixel_values_videos / video_grid_thw
+- ``VLM.encode_each(samples) -> list[Encoded | SampleTooLong]`` and
+  ``VLM.collate_encoded(items)``: the same batches from encodings made once (plus
+  ``position_ids``), for training rows encoded before the first step
 - ``VLM.save_pretrained(out_dir)``: weights + the source's processor files (a checkpoint
   ``load_model`` reloads); ``copy_processor_files(src, dst)`` adds the processor files to a
   folder whose weights someone else saved (Trainer / DeepSpeed)

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+# Settings that change where and how fast a stage runs the model, not what it computes:
+# left out of the stages' content keys, so switching them reuses finished work.
+RUNTIME_KEYS = (
+    "device", "batch_size", "fast_vision_attention", "linear_patch_embed", "pack_sequences",
+    "shared_prompt_options",
+)  # fmt: skip
 
 
 @dataclass
@@ -38,10 +46,14 @@ class ModelConf:
     # A local save_pretrained folder or a hub id; null = the caller passes the path
     # (the tiny model is built by the pretrain stage into its own folder).
     path: str | None = None
-    # float32 | bfloat16 | float16
-    dtype: str = "float32"
-    # sdpa | eager | flash_attention_2
-    attn_implementation: str = "sdpa"
+    # Where describe, train and evaluate run it: auto (cuda:$LOCAL_RANK when CUDA is
+    # available, else cpu) | cpu | cuda | cuda:N (gdo.models.device).
+    device: str = "auto"
+    # float32 | bfloat16 | float16 | auto (bfloat16 on CUDA, float32 on CPU)
+    dtype: str = "auto"
+    # sdpa | eager | flash_attention_2 | auto (flash_attention_2 on CUDA when the flash_attn
+    # package is installed, else sdpa)
+    attn_implementation: str = "auto"
     # Frames sampled per video, and the pixel budget per frame (H*W after resizing).
     frames: int = 4
     max_pixels: int = 1024
@@ -54,4 +66,27 @@ class ModelConf:
     system_prompt: str = "You are a helpful assistant."
     # Batch the CPU vision attention's per-frame-pair SDPA calls into one (equality-tested).
     fast_vision_attention: bool = True
+    # The vision patch embedding (a Conv3d over whole pixel blocks) as one matrix product:
+    # same weights and outputs, no per-shape oneDNN setup (equality-tested).
+    linear_patch_embed: bool = True
+    # Right-padded batches (training, loss passes) run the language model on their real
+    # tokens only; attention restores the rows (gdo.models.packing, equality-tested).
+    # Qwen2-VL with sdpa attention; other models take the stock path.
+    pack_sequences: bool = True
+    # score_options: each question's prompt once with all its options in one row (a 4D
+    # attention mask keeps the options apart; equality-tested against one row per option).
+    # Needs sdpa or eager attention; other models and attentions use one row per option.
+    shared_prompt_options: bool = True
     tiny: TinyConf = field(default_factory=TinyConf)
+
+
+def model_key(model_cfg: Any) -> dict[str, Any]:
+    """``model.*`` as a plain dict for a stage's content key, without :data:`RUNTIME_KEYS`."""
+    from omegaconf import OmegaConf
+
+    plain = (
+        OmegaConf.to_container(model_cfg, resolve=True)
+        if OmegaConf.is_config(model_cfg)
+        else dict(model_cfg)
+    )
+    return {k: v for k, v in plain.items() if k not in RUNTIME_KEYS}

@@ -11,11 +11,12 @@ Only the instances of ``model`` are patched (the class is untouched) and only fo
 
 from __future__ import annotations
 
-import types
 from collections import defaultdict
 from typing import Any
 
 import torch
+
+from gdo.models.instance_patch import patch_forward
 
 
 def _batched_forward(
@@ -71,13 +72,6 @@ def patch_vision_attention(model: Any, enabled: bool = True) -> int:
     """
     from transformers.models.qwen2_vl.modeling_qwen2_vl import VisionAttention
 
-    changed = 0
-    for module in model.modules():
-        if type(module) is not VisionAttention:
-            continue
-        if enabled:
-            module.forward = types.MethodType(_batched_forward, module)
-        elif "forward" in vars(module):
-            del module.forward
-        changed += 1
-    return changed
+    return patch_forward(
+        model, lambda m: type(m) is VisionAttention, _batched_forward, enabled=enabled
+    )

@@ -237,11 +237,33 @@ class SampleEncoder:
             outs = self._process_many(list(pending.values()))
         except Exception:  # noqa: BLE001 - fall back to one call per sample
             return
-        for key, (_, _, frames, _), out in zip(pending, pending.values(), outs, strict=True):
+        for key, (_, kind, frames, _), out in zip(pending, pending.values(), outs, strict=True):
             if self.annotate is not None and frames is not None:
                 with contextlib.suppress(Exception):
                     self.annotate(out)
+            if frames is not None:
+                self._share_patches(kind, frames, out)
             self._memo[key] = (frames, out)
+
+    def _share_patches(self, kind: str | None, frames: np.ndarray, out: dict) -> None:
+        """Prompts over the same frames array (several questions on one video) get the same
+        pixel-patch tensor objects, so the vision tower can encode them once
+        (``gdo.models.shared_vision``); the values are equal either way."""
+        keys = [k for k in ("pixel_values", "pixel_values_videos") if k in out]
+        if not keys or self._memo is None:
+            return
+        slot = ("patches", kind, id(frames))
+        seen = self._memo.get(slot)
+        if seen is None or seen[0] is not frames:
+            self._memo[slot] = (frames, {k: out[k] for k in keys})
+            return
+        for k in keys:
+            if (
+                k in seen[1]
+                and seen[1][k].shape == out[k].shape
+                and torch.equal(seen[1][k], out[k])
+            ):
+                out[k] = seen[1][k]
 
     def _process_many(self, items: list[tuple[str, str | None, Any, Any]]) -> list[dict]:
         """One processor call for several prompts, split back per prompt."""

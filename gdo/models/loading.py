@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from gdo.models.device import resolve_attention, resolve_device, resolve_dtype
 from gdo.models.video import FramesVideoProcessor, load_processor
 from gdo.models.vlm import VLM
 from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_with
 
-DTYPES = ("float32", "bfloat16", "float16")
 # Everything of a checkpoint folder that is not weights or model config: the processor.
 PROCESSOR_FILES = (
     "tokenizer*", "vocab*", "merges.txt", "special_tokens_map.json", "added_tokens.json",
@@ -76,14 +76,18 @@ def _limit_pixels(processor: Any, model_cfg: Any) -> None:
         part.size = new if isinstance(size, dict) else type(size)(**new)
 
 
-def load_model(model_cfg: Any, path: str | None = None, device: str = "cpu") -> VLM:
+def load_model(model_cfg: Any, path: str | None = None, device: str | None = None) -> VLM:
     """Load processor and model from ``path`` (default ``model_cfg.path``): a folder or hub id.
 
     ``AutoProcessor`` (torchvision-free equivalent where torchvision is missing, see
     ``gdo.models.video``) and ``AutoModelForImageTextToText`` in ``model_cfg.dtype`` with
-    ``model_cfg.attn_implementation``; the model is returned in eval mode on ``device``.
+    ``model_cfg.attn_implementation``; the model is returned in eval mode on ``device``
+    (default: ``model_cfg.device`` resolved for this rank, ``gdo.models.device``; ``auto``
+    dtype and attention follow the device).
     With ``model_cfg.fast_vision_attention`` the CPU vision attention is batched
-    (``gdo.models.fast_attention``).
+    (``gdo.models.fast_attention``); with ``model_cfg.linear_patch_embed`` the patch
+    embedding is one matrix product (``gdo.models.patch_embed``); with
+    ``model_cfg.pack_sequences`` the language model skips padding (``gdo.models.packing``).
     """
     import torch
     from transformers import AutoModelForImageTextToText
@@ -94,18 +98,25 @@ def load_model(model_cfg: Any, path: str | None = None, device: str = "cpu") -> 
             f"model.path is null for model '{model_cfg.name}': pass a save_pretrained folder or "
             "a hub id (the tiny model is built by `gdo pretrain`)"
         )
-    if model_cfg.dtype not in DTYPES:
-        raise ConfigError(f"model.dtype={model_cfg.dtype!r}: expected one of {', '.join(DTYPES)}")
+    device = device or resolve_device(getattr(model_cfg, "device", "auto"))
+    dtype = resolve_dtype(model_cfg.dtype, device)
+    attention = resolve_attention(model_cfg.attn_implementation, device)
     processor = load_processor(path)
     _limit_pixels(processor, model_cfg)
     model = AutoModelForImageTextToText.from_pretrained(
-        path,
-        dtype=getattr(torch, model_cfg.dtype),
-        attn_implementation=model_cfg.attn_implementation,
+        path, dtype=getattr(torch, dtype), attn_implementation=attention
     )
     model.to(device).eval()
     if model_cfg.fast_vision_attention:
         from gdo.models.fast_attention import patch_vision_attention
 
         patch_vision_attention(model)
+    if getattr(model_cfg, "linear_patch_embed", False):
+        from gdo.models.patch_embed import patch_linear_patch_embed
+
+        patch_linear_patch_embed(model)
+    if getattr(model_cfg, "pack_sequences", False):
+        from gdo.models.packing import patch_packed_sequences
+
+        patch_packed_sequences(model)
     return VLM(model, processor, model_cfg, device, source=str(path))

@@ -35,6 +35,20 @@ def prompt_positions(core: Any, out: Any) -> torch.Tensor | None:
     return positions[:, 0]
 
 
+def encoded_positions(core: Any, e: Encoded) -> torch.Tensor | None:
+    """The (3, P) positions of an encoding's prompt (its tokens before the labelled
+    target), made from its tokens and grids; (3, P) counting up for a text-only prompt."""
+    n = len(e.input_ids) - e.n_target
+    if not e.vision:
+        return torch.arange(n).expand(3, n)
+    out = {
+        "input_ids": torch.tensor([e.input_ids[:n]]),
+        "mm_token_type_ids": torch.tensor([e.mm_token_type_ids[:n]]),
+        **{k: v for k, v in e.vision.items() if k.endswith("grid_thw")},
+    }
+    return prompt_positions(core, out)
+
+
 def _row(e: Encoded, n: int) -> torch.Tensor | None:
     """Positions of the first ``n`` tokens of ``e`` (its prompt's, then consecutive)."""
     if e.positions is None:

@@ -14,7 +14,8 @@ import torch
 from gdo.models.errors import SampleTooLong
 from gdo.models.inputs import IGNORE, Encoded, SampleEncoder, pad_batch
 from gdo.models.kv_cache import repeat_and_reserve
-from gdo.models.positions import prompt_positions, rope_from
+from gdo.models.positions import assemble, encoded_positions, prompt_positions, rope_from
+from gdo.models.shared_prefix import mask_sized, shared_row_logprobs, shared_rows_supported
 from gdo.models.shared_vision import FeatureCache, supports_sharing
 from gdo.utils.errors import GdoError, InputError
 from gdo.utils.progress import progress
@@ -64,6 +65,9 @@ class VLM:
         self.batch_size: int = max(1, int(model_cfg.batch_size))
         # score_options encodes each sample's media once for all its options.
         self.share_vision = True
+        # score_options runs each prompt once, all its options in one row
+        # (gdo.models.shared_prefix), where the model supports it.
+        self.shared_prompt = bool(getattr(model_cfg, "shared_prompt_options", True))
         # Sampling n > 1 answers: run each prompt through the model once, then repeat its
         # KV cache n times, instead of HF's n copies of the prompt before the prefill.
         self.prefill_once = True
@@ -108,9 +112,12 @@ class VLM:
         """The chat-templated prompt text (up to the assistant turn) of one sample."""
         return self.encoder.prompt(sample, blind)
 
-    def prepare_encodings(self, samples: list[dict[str, Any]]) -> dict[tuple, tuple[Any, dict]]:
-        """Each sample's visual and blind prompt through the processor now (chat template,
-        tokens, pixel patches), without touching the model, for ``reuse_encodings(made)``.
+    def prepare_encodings(
+        self, samples: list[dict[str, Any]], blind: bool = True
+    ) -> dict[tuple, tuple[Any, dict]]:
+        """Each sample's visual (and, with ``blind``, blind) prompt through the processor now
+        (chat template, tokens, pixel patches), without touching the model, for
+        ``reuse_encodings(made)``.
 
         Thread-safe against the model's own calls (a processor copy of its own), so a
         prefetch thread can encode the next batch while the model runs on this one; the
@@ -127,7 +134,8 @@ class VLM:
                 visual.append((sample, *enc.media(sample)))
             except Exception:  # noqa: BLE001 - raised (with its index) by the model's call
                 continue
-        return enc.encodings(visual + [(s, None, None) for s, _, _ in visual])
+        blind_items = [(s, None, None) for s, _, _ in visual] if blind else []
+        return enc.encodings(visual + blind_items)
 
     def _add_positions(self, out: dict) -> None:
         """The encoder's ``annotate`` inside ``reuse_encodings`` and ``prepare_encodings``:
@@ -163,12 +171,13 @@ class VLM:
             if positions:
                 self.encoder.annotate = None
 
-    def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
-        """Encode ``(index, sample, blind, target, end)`` jobs; too-long samples are reported
-        together (``SampleTooLong.indices``) so the caller can drop them all at once.
+    def _encode_jobs(self, jobs: list[Job]) -> list[list[Encoded] | SampleTooLong]:
+        """Encode ``(index, sample, blind, target, end)`` jobs: per job its encodings (one,
+        or one per target of a list) or the ``SampleTooLong`` it raised (``.index`` set).
 
         Each sample's media are loaded once, then every prompt not processed yet goes
         through one batched processor call (split back per sample, equal to one call each).
+        Other bad input and unreadable media raise at once, with ``.index`` set.
         """
         enc = self.encoder
         with enc.memo():
@@ -181,25 +190,32 @@ class VLM:
                     err.index = index
                     raise
             enc.prefetch([(job[1], *m) for job, m in zip(jobs, media, strict=True)])
-            out: list[Encoded] = []
-            too_long: list[tuple[int, SampleTooLong]] = []
+            out: list[list[Encoded] | SampleTooLong] = []
             for (index, sample, blind, target, end), m in zip(jobs, media, strict=True):
                 try:
                     if isinstance(target, list):
-                        out += enc.encode_options(sample, target, end, media=m)
+                        out.append(enc.encode_options(sample, target, end, media=m))
                     else:
-                        out.append(enc.encode(sample, blind, target, end, media=m))
+                        out.append([enc.encode(sample, blind, target, end, media=m)])
                 except SampleTooLong as err:
-                    too_long.append((index, err))
+                    out.append(
+                        SampleTooLong(err.n_tokens, err.max_length, index=index, uid=err.uid)
+                    )
                 except GdoError as err:
                     err.index = index
                     raise
-        if too_long:
-            index, err = too_long[0]
-            first = SampleTooLong(err.n_tokens, err.max_length, index=index, uid=err.uid)
-            first.indices = sorted({i for i, _ in too_long})
-            raise first
         return out
+
+    def _encode_all(self, jobs: list[Job]) -> list[Encoded]:
+        """Encode jobs (:meth:`_encode_jobs`); too-long samples are reported together
+        (``SampleTooLong.indices``) so the caller can drop them all at once."""
+        done = self._encode_jobs(jobs)
+        too_long = [r for r in done if isinstance(r, SampleTooLong)]
+        if too_long:
+            first = too_long[0]
+            first.indices = sorted({r.index for r in too_long})
+            raise first
+        return [e for r in done if not isinstance(r, SampleTooLong) for e in r]
 
     def collate(
         self, samples: list[dict[str, Any]], blind: bool = False, end: bool = True
@@ -213,6 +229,46 @@ class VLM:
         """
         jobs = [(i, s, blind, _answer(s, i), end) for i, s in enumerate(samples)]
         return pad_batch(self._encode_all(jobs), self.pad_id, "right")
+
+    def encode_each(
+        self, samples: list[dict[str, Any]], blind: bool = False, end: bool = True
+    ) -> list[Encoded | SampleTooLong]:
+        """Per sample, the training encoding :meth:`collate` would make (prompt + labelled
+        answer, pixel patches) plus its prompt's M-RoPE positions, or the ``SampleTooLong``
+        it would raise for that sample. Encode once, batch many times with
+        :meth:`collate_encoded` (``gdo.training``'s pre-encoded rows)."""
+        jobs = [(i, s, blind, _answer(s, i), end) for i, s in enumerate(samples)]
+        annotate = self.encoder.annotate is None
+        if annotate:
+            self.encoder.annotate = self._add_positions
+        try:
+            done = self._encode_jobs(jobs)
+        finally:
+            if annotate:
+                self.encoder.annotate = None
+        core = getattr(self.model, "model", None)
+        out: list[Encoded | SampleTooLong] = []
+        for result in done:
+            if isinstance(result, SampleTooLong):
+                out.append(result)
+                continue
+            (item,) = result
+            if item.vision and item.positions is None:
+                # Encoded alone (e.g. after dropping frames): its positions made here.
+                item.positions = encoded_positions(core, item)
+            out.append(item)
+        return out
+
+    def collate_encoded(self, items: list[Encoded]) -> dict[str, torch.Tensor]:
+        """:meth:`collate`'s tensors from encodings made ahead (:meth:`encode_each`), plus
+        ``position_ids`` (3, B, L) assembled from their positions, so the model skips its
+        per-row position loop (omitted when an item has none)."""
+        batch = pad_batch(items, self.pad_id, "right")
+        if any(e.vision for e in items):
+            got = assemble(items, batch["input_ids"], batch["attention_mask"])
+            if got is not None:
+                batch["position_ids"] = got[0]
+        return batch
 
     # ---- forward -----------------------------------------------------------------------
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -328,6 +384,8 @@ class VLM:
                 "both": [f"{LETTERS[k]}. {t}" for k, t in enumerate(options)],
             }
             targets.append(cont[target])
+        if self.shared_prompt and shared_rows_supported(self.model):
+            return self._score_shared(samples, targets, end)
         out: list[np.ndarray] = []
         # Whole samples per forward pass (about batch_size rows): each sample's prompt and
         # media are encoded once, and its media go through the vision tower once.
@@ -340,6 +398,25 @@ class VLM:
                 n = len(targets[i])
                 out.append(np.array([lp.sum() for lp in logps[start : start + n]]))
                 start += n
+        return out
+
+    def _score_shared(
+        self, samples: list[dict[str, Any]], targets: list[list[str]], end: bool
+    ) -> list[np.ndarray]:
+        """``score_options`` with one row per sample (``gdo.models.shared_prefix``):
+        ``batch_size`` samples per forward pass (fewer where their masks would be large)."""
+        out: list[np.ndarray] = []
+        for rows in self._chunks(len(samples), self.batch_size, "score_options"):
+            jobs: list[Job] = [(i, samples[i], False, targets[i], end) for i in rows]
+            items = self._encode_all(jobs)
+            groups, start = [], 0
+            for i in rows:
+                groups.append(items[start : start + len(targets[i])])
+                start += len(targets[i])
+            for part in mask_sized(groups):
+                out += shared_row_logprobs(
+                    self.model, part, self.pad_id, self._to_device, self._features
+                )
         return out
 
     # ---- generation --------------------------------------------------------------------

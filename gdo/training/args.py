@@ -26,14 +26,6 @@ _CHECKPOINTING = (
 )
 
 
-def use_cpu(tcfg: Any) -> bool:
-    """``training.device``: auto picks CUDA when present."""
-    device = str(tcfg.device)
-    if device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"training.device={device}: expected auto, cpu or cuda")
-    return device == "cpu" or (device == "auto" and not torch.cuda.is_available())
-
-
 def _slurm_env() -> None:
     # One SLURM task per rank (srun / hydra-submitit-launcher): map SLURM's variables to
     # the torch.distributed ones torchrun would have set. torchrun's own win if present.
@@ -77,9 +69,11 @@ def _single_process_env() -> None:
     os.environ.setdefault("MASTER_PORT", str(port))
 
 
-def build_training_args(tcfg: Any, output_dir: Path, seed: int) -> TrainingArguments:
-    """TrainingArguments from ``training.*`` (saving is driven by the checkpoint plan)."""
-    cpu = use_cpu(tcfg)
+def build_training_args(
+    tcfg: Any, output_dir: Path, seed: int, cpu: bool = False
+) -> TrainingArguments:
+    """TrainingArguments from ``training.*`` (saving is driven by the checkpoint plan);
+    ``cpu``: the model runs on the CPU (``model.device``, ``gdo.models.device``)."""
     ds = render_deepspeed(tcfg.deepspeed)
     _slurm_env()
     if ds is not None:

@@ -102,10 +102,17 @@ class TrainingConf:
     # Sort samples of similar length into the same batch (less padding).
     group_by_length: bool = True
     dataloader_workers: int = 0
+    # Encode every row once before the first step (decoded frames, prompt tokens, pixel
+    # patches, M-RoPE positions); batches are then padding + concatenation, the same
+    # tensors as encoding per batch (gdo.training.pre_encode). Held in memory: above
+    # pre_encode_max_mb (estimated) the rows are encoded per batch instead.
+    pre_encode: bool = False
+    pre_encode_max_mb: float = 4096.0
+    # Logits (and their softmax) only at the answer positions, not at every position:
+    # same loss and gradients (gdo.training.data.logits_at_labels).
+    logits_at_labels: bool = True
     # Subset rows whose media files are missing: `skip` (counted) or `fail`.
     on_missing_media: str = "skip"
-    # auto = CUDA when available, else CPU (gloo).
-    device: str = "auto"
     logging_steps: int = 5
     # Also let the Trainer's own W&B integration log (off: gdo's logger already does).
     trainer_report_to_wandb: bool = False

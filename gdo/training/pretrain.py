@@ -20,6 +20,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from gdo.models.config import model_key
 from gdo.training.checkpoints import RESUME_FILES, RESUME_GLOBS, list_checkpoints, read_state
 from gdo.training.data import drop_missing_media, load_subset
 from gdo.training.stage import _barrier, input_key, recipe_config, train_on_rows
@@ -67,7 +68,7 @@ def run(cfg: DictConfig) -> Path:
     recipe = pretrain_recipe(cfg.training, int(os.environ.get("WORLD_SIZE", "1")))
     key = content_hash(
         "pretrain",
-        OmegaConf.to_container(cfg.model, resolve=True),
+        model_key(cfg.model),
         recipe_config(recipe),
         vocab,
         int(cfg.seed),

@@ -12,21 +12,38 @@ newest checkpoint; a finished one is skipped while its key matches.
 from __future__ import annotations
 
 import copy
+import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gdo.training.args import build_training_args, use_cpu
+from gdo.models.config import model_key
+from gdo.models.device import resolve_device
+from gdo.training.args import build_training_args
 from gdo.training.checkpoints import (
     check_same_model,
     find_resume_checkpoint,
     list_checkpoints,
     read_state,
 )
-from gdo.training.data import SubsetDataset, drop_missing_media, estimate_lengths, load_subset
+from gdo.training.data import (
+    SubsetDataset,
+    drop_missing_media,
+    estimate_lengths,
+    load_subset,
+    logits_at_labels,
+)
+from gdo.training.pre_encode import (
+    EncodedRows,
+    PreEncoded,
+    collate_pre_encoded,
+    estimate_mb,
+    pre_encode,
+)
 from gdo.training.trainer import (
     RunContext,
     all_reduce_sum,
@@ -41,8 +58,13 @@ from gdo.utils.progress import is_rank_zero
 from gdo.utils.seed import seed_everything
 from gdo.utils.stage import work_dir
 
+log = logging.getLogger(__name__)
+
 # training.* keys that change what is trained (the rest is bookkeeping).
-_NOT_IN_KEY = ("logging_steps", "dataloader_workers", "trainer_report_to_wandb", "cpu_threads")
+_NOT_IN_KEY = (
+    "logging_steps", "dataloader_workers", "trainer_report_to_wandb", "cpu_threads",
+    "pre_encode", "pre_encode_max_mb", "logits_at_labels",
+)  # fmt: skip
 
 
 def default_init(cfg: DictConfig) -> Path | str:
@@ -103,14 +125,15 @@ def train_on_rows(
     _check_policy(tcfg)
     ckpt_root = out_dir / "checkpoints"
     seed_everything(int(cfg.seed), per_rank=False)
-    args = build_training_args(tcfg, ckpt_root, int(cfg.seed))
+    cpu = resolve_device(cfg.model.device) == "cpu"
+    args = build_training_args(tcfg, ckpt_root, int(cfg.seed), cpu=cpu)
 
     model_cfg = copy.deepcopy(cfg.model)
     if tcfg.max_length is not None:
         with open_dict(model_cfg):
             model_cfg.max_length = int(tcfg.max_length)
-    device = "cpu" if use_cpu(tcfg) else f"cuda:{args.local_rank if args.local_rank >= 0 else 0}"
-    vlm = load_model(model_cfg, str(init), device=device)
+    # After the TrainingArguments: a SLURM task's LOCAL_RANK is set there.
+    vlm = load_model(model_cfg, str(init), device=resolve_device(cfg.model.device))
     param_counts = apply_freeze(vlm.model, tcfg.freeze)
     base = base_model_info(vlm.model, str(init))
 
@@ -136,10 +159,15 @@ def train_on_rows(
         goal=str(cfg.goal.name) if job_type == "train" else None,
     )
     lengths = estimate_lengths(rows, vlm) if tcfg.group_by_length else None
-    trainer = make_trainer(args, vlm, SubsetDataset(rows, lengths), ctx)
+    dataset, collate, encoded = _training_data(tcfg, vlm, rows, lengths)
+    if tcfg.logits_at_labels:
+        collate = logits_at_labels(collate or vlm.collate)
+    trainer = make_trainer(args, vlm, dataset, ctx, collate=collate)
+    cpu = time.process_time()
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    cpu_ms = int(1000 * (time.process_time() - cpu))
 
-    trained, dropped = all_reduce_sum([ctx.samples_trained, ctx.dropped_too_long])
+    trained, dropped, cpu_ms = all_reduce_sum([ctx.samples_trained, ctx.dropped_too_long, cpu_ms])
     final = trainer.state.global_step
     counts = {
         "steps": final,
@@ -148,13 +176,19 @@ def train_on_rows(
         "dropped_too_long_this_session": dropped,
         "tokens": int(trainer.state.num_input_tokens_seen),
         "wall_time_s": round(ctx.wall_time(), 3),
+        # CPU seconds of this session's training loop, all ranks (pre-encoding excluded).
+        "cpu_time_s": round(cpu_ms / 1000, 3),
         "world_size": args.world_size,
         "samples_per_step": ctx.plan.samples_per_step,
         "resumed_from": resume.name if resume else None,
         # ZeRO-3 modality blocks fill partial blocks with repeats (per epoch).
         "repeated_for_modality_blocks": ctx.n_rows - len(rows),
         **{f"params_{k}": v for k, v in param_counts.items()},
+        "pre_encoded": encoded is not None,
     }
+    if encoded is not None:
+        counts["pre_encode_s"] = round(encoded.seconds, 3)
+        counts.update({f"pre_encode_{k}": v for k, v in encoded.counts.items()})
     losses = [r["loss"] for r in read_metrics(ctx.metrics_path) if "loss" in r]
     if losses:
         counts.update(first_loss=losses[0], last_loss=losses[-1])
@@ -162,6 +196,23 @@ def train_on_rows(
     logger.finish()
     ckpts = list_checkpoints(ckpt_root)
     return TrainResult(out_dir, counts, [c.name for c in ckpts], ckpts[-1] if ckpts else None)
+
+
+def _training_data(
+    tcfg: DictConfig, vlm: Any, rows: list[dict[str, Any]], lengths: list[int] | None
+) -> tuple[Any, Any, PreEncoded | None]:
+    """(dataset, collate or None for ``VLM.collate``, the pre-encoded rows or None)."""
+    if tcfg.pre_encode:
+        need = estimate_mb(rows, vlm.frames, vlm.max_pixels)
+        if need <= float(tcfg.pre_encode_max_mb):
+            encoded = pre_encode(vlm, rows)
+            return EncodedRows(rows, encoded, lengths), collate_pre_encoded(vlm, encoded), encoded
+        log.warning(
+            "training.pre_encode: ~%.0f MB for %d rows exceeds pre_encode_max_mb=%s; "
+            "encoding per batch",
+            need, len(rows), tcfg.pre_encode_max_mb,
+        )  # fmt: skip
+    return SubsetDataset(rows, lengths), None, None
 
 
 def _resume_point(tcfg: DictConfig, ckpt_root: Path, base: dict, run_key: str) -> Path | None:
@@ -205,12 +256,10 @@ def run(cfg: DictConfig) -> Path:
     if not rows:
         raise InputError(subset, reason=f"no trainable rows ({n_missing} with missing media)")
 
-    model_key = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items()}
-    model_key.pop("batch_size", None)
     key = content_hash(
         "train",
         recipe_config(tcfg),
-        model_key,
+        model_key(cfg.model),
         int(cfg.seed),
         input_key(subset),
         input_key(init) if Path(str(init)).exists() else str(init),

@@ -251,9 +251,14 @@ class CountingCollator(Collator):
 
 
 def make_trainer(
-    args: TrainingArguments, vlm: Any, dataset: SubsetDataset, ctx: RunContext
+    args: TrainingArguments,
+    vlm: Any,
+    dataset: SubsetDataset,
+    ctx: RunContext,
+    collate: Any = None,
 ) -> GdoTrainer:
-    """A GdoTrainer over ``dataset`` with the checkpoint and metrics callbacks.
+    """A GdoTrainer over ``dataset`` with the checkpoint and metrics callbacks; batches
+    come from ``collate`` (default ``vlm.collate``; see ``gdo.training.pre_encode``).
 
     The processor is not handed to the Trainer: the torchvision-free processor cannot be
     serialised by transformers, so checkpoints copy the source model's processor files
@@ -264,7 +269,7 @@ def make_trainer(
         model=vlm.model,
         args=args,
         train_dataset=dataset,
-        data_collator=CountingCollator(vlm.collate),
+        data_collator=CountingCollator(collate or vlm.collate),
         callbacks=[CheckpointCallback(ctx), MetricsCallback(ctx)],
         gdo=ctx,
     )
