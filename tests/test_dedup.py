@@ -131,7 +131,9 @@ def test_near_duplicates_keep_the_first_and_name_the_reason(tmp_path) -> None:
             ("", "name the capital city of france", "paris", []),  # 8 text-only near-dup of 7
         ]
     )
-    found = find_near_duplicates(df, NearDupConf())
+    on = NearDupConf()
+    on.media.enabled = True  # off by default
+    found = find_near_duplicates(df, on)
     # The open-ended and multiple-choice forms of one question both stay (5 vs 0).
     assert found.keep.tolist() == [True, False, True, True, False, True, False, True, False]
     removed = found.removed.set_index("uid")
@@ -144,8 +146,7 @@ def test_near_duplicates_keep_the_first_and_name_the_reason(tmp_path) -> None:
     assert removed.loc[uid[8], "kept_uid"] == uid[7]
     assert found.counts["near_duplicate_media"] == 1 and found.counts["near_duplicate_qa"] == 3
 
-    conf = NearDupConf()
-    conf.media.enabled = False  # without media hashing the copy is another media
+    conf = NearDupConf()  # without media hashing (the default) the copy is another media
     assert find_near_duplicates(df, conf).keep.tolist()[4]
     conf.media.enabled = True
     conf.qa.threshold = 1.0  # only identical normalized texts: the copy's row 4

@@ -40,9 +40,16 @@ class QaDupConf:
 
 @dataclass
 class MediaDupConf:
-    """Near-duplicate media (the same clip or image saved twice): perceptual hashes."""
+    """Near-duplicate media (the same clip or image saved twice): perceptual hashes.
 
-    enabled: bool = True
+    Off by default: it decodes every distinct media once (the bulk of the step's cost:
+    hours for 100k+ real videos on few cores), and on media of little visual variety
+    (the demo world: two shapes, eight colours on a 32x32 canvas) distinct clips collide.
+    Turn it on for pools that hold one image or clip under several sources
+    (``pool.near_dup.media.enabled=true``).
+    """
+
+    enabled: bool = False
     # Frames hashed per video (uniformly sampled); images hash their one frame.
     frames: int = 4
     # Two media are one when the mean Hamming distance of their frames' 64-bit
