@@ -79,7 +79,8 @@ def test_world_motion_and_temporal_necessity_separate(tmp_path) -> None:
     assert m.amm[static].median() < 0.1 * m.amm[moving].median()
     assert m.frame_div[static].median() < m.frame_div[moving].median()
     assert (m.amm[m.media_kind == "image"] == 0).all()
-    # The reference word list catches "first", "at the start/end" but not "last",
+    # The default word list (the paper's + start/end/begin) catches "first", "at the
+    # start/end" but not "last",
     # "second" or "move": temporal questions score higher, static ones never do.
     assert m.tnc[m.temporal].mean() > 0.3 and m.tnc[~m.temporal].max() == 0.0
     assert {c for c in m if c.startswith("goal_rel_")} == {

@@ -1,4 +1,4 @@
-"""The shared score: reference q, SC fallback, ablations, exclusions, the stage's files."""
+"""The shared score: the paper's q, SC fallback, ablations, exclusions, the stage's files."""
 
 from __future__ import annotations
 

@@ -23,7 +23,8 @@ class DescriptorsConf:
     # name -> {_target_: ..., options}; adding a descriptor never edits the others.
     # An item may carry `enabled: false` (its columns become NaN) or be set to null (dropped).
     items: dict[str, Any] = field(default_factory=dict)
-    # Candidates per model pass; 1 reproduces the reference's one-sample-at-a-time loop.
+    # Candidates per model pass; 1 reproduces the one-sample-at-a-time loop of the paper's
+    # reference implementation (docs/METHOD.md#the-reference-implementation).
     batch_size: int = 32
     # DataLoader worker processes doing the media work (decode, optical flow, RGB
     # statistics, the model's frames), once per clip, while the model runs; 0 = in the main
@@ -47,7 +48,8 @@ class DescriptorsConf:
     shard: ShardConf = field(default_factory=ShardConf)
     # Overrides cfg.model.path (tests, benchmarks); else cfg.model.path, else <work_dir>/base_model.
     model_path: str | None = None
-    # torch threads per rank; 1 is fastest on a shared CPU box (see TINY_MODEL.md).
+    # torch threads per rank; 1 is fastest on a shared CPU box
+    # (experiments/calibration/README.md, "Earlier probes").
     num_threads: int = 1
     # Frames loaded once per candidate and shared by every media descriptor.
     max_frames: int = 8

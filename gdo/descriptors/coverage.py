@@ -1,12 +1,13 @@
 """Coverage: how typical or how rare a candidate is in the pool.
 
 Per sample (``gdo describe``) it records RGB mean and std over <= ``n_frames``
-frames. Per pool (``gdo describe merge``) it builds the reference's 27-d feature
+frames. Per pool (``gdo describe merge``) it builds the paper's 27-d feature
 (16-bin hashed bag of words of question + answer, the 6 RGB statistics, tnc, amm,
 frame_div, ppl, vds), standardizes it, fits MiniBatchKMeans (``k`` clipped to n/4)
 and gives ``cluster_id``, ``cluster_rep = exp(-dist to own centroid)`` and
 ``cluster_hard = 1 - cluster_rep``. Assignment is one vectorized pass over the
-table, never a predict per row (the reference's 6-minute bottleneck).
+table, never a predict per row (the 6-minute bottleneck of the paper's reference
+implementation, docs/METHOD.md#the-reference-implementation).
 """
 
 from __future__ import annotations

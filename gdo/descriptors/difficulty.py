@@ -1,8 +1,8 @@
 """PPL (difficulty): how hard the answer is for the base model.
 
 ``ppl = exp(clip(loss_visual, -clip, clip))``, the answer perplexity with the visuals;
-the clip (30 in the reference) keeps a diverging loss from overflowing. It reuses
-the loss pass of VDS, so asking for both costs one pass.
+the clip (30 in the paper, docs/METHOD.md#ppl-difficulty) keeps a diverging loss from
+overflowing. It reuses the loss pass of VDS, so asking for both costs one pass.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Goal relevance (new, not in the reference): how much a candidate looks like a target.
+"""Goal relevance: how much a candidate looks like a target (new, not in the paper:
+docs/METHOD.md#goal-relevance-new-in-gdo).
 
 DSIR-style importance weights (Xie et al. 2023, "Data Selection for Language Models
 via Importance Resampling"): hashed unigram + bigram distributions are fitted on

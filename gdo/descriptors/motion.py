@@ -1,8 +1,8 @@
 """AMM (motion): mean Farneback optical-flow magnitude, plus frame diversity.
 
 ``amm`` is the mean flow magnitude (pixels at ``size`` x ``size``, 224 in the
-reference) over consecutive pairs of up to ``n_frames`` uniformly spaced grayscale
-frames; ``frame_div`` is the mean absolute difference of consecutive grayscale
+paper, docs/METHOD.md#amm-motion) over consecutive pairs of up to ``n_frames`` uniformly
+spaced grayscale frames; ``frame_div`` is the mean absolute difference of consecutive grayscale
 frames / 255. Both are 0 for images and text-only candidates: nothing can move.
 
 Frames smaller than ``size`` are not up-sampled unless ``upscale: true``: up-sampling

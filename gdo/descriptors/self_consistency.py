@@ -1,10 +1,11 @@
 """SC (self-consistency): is the base model's answer stable under sampling?
 
 ``n`` answers are sampled per candidate (T=0.8, top_p=0.9, 32 new tokens in the
-reference) and ``sc`` is the mean pairwise token-Jaccard of their word sets.
+paper, docs/METHOD.md#sc-self-consistency) and ``sc`` is the mean pairwise token-Jaccard
+of their word sets.
 Sampling is seeded per uid (not per batch), so a value does not depend on which
 other candidates share its batch or shard. ``enabled: false`` writes NaN and the
-scoring stage applies the reference fallback.
+scoring stage applies the paper's SC fallback (docs/METHOD.md#the-quality-score-q).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """TNC (temporal necessity): does the question need several frames in order?
 
-``mode: regex`` flags questions that use a temporal word (the reference's list:
+``mode: regex`` flags questions that use a temporal word (the paper's list,
+docs/METHOD.md#tnc-temporal-necessity:
 before/after/then/while/during/first/next/finally/sequence/later/earlier/transition/
 happen, plus start/end/begin, with their inflections) -> 1.0, else 0.0. Option lines
 (``A. ...``) are ignored: an option's wording says nothing about the question.
@@ -68,7 +69,7 @@ class TemporalNecessity(Descriptor):
         self.mode = mode
         self.prompt = prompt
         self.max_new_tokens = int(max_new_tokens)
-        # Words a pool phrases its temporal questions with beyond the reference list
+        # Words a pool phrases its temporal questions with beyond the paper's list
         # (e.g. "last", "move"); whole words, case-insensitive.
         self.extra_words = [str(w) for w in (extra_words or [])]
 

@@ -1,4 +1,4 @@
-"""Readers for the four benchmark schemas (shared/reference/FORMATS.md) and a custom one.
+"""Readers for the four benchmark schemas (docs/FORMATS.md) and a custom one.
 
 ``read_benchmark(path, kind, media_root=None)`` returns one row per question with the
 columns in :data:`QUESTION_COLUMNS` plus the benchmark's group fields

@@ -6,7 +6,7 @@ import numpy as np
 
 
 def uniform_indices(total: int, n_frames: int) -> np.ndarray:
-    """``n_frames`` indices spread uniformly over ``[0, total - 1]`` (the reference rule).
+    """``n_frames`` indices spread uniformly over ``[0, total - 1]`` (the paper's rule).
 
     ``linspace(0, total - 1, n)`` rounded, first and last frame included. When
     ``total < n_frames`` indices repeat, so callers always get ``n_frames`` frames.

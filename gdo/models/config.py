@@ -17,7 +17,8 @@ RUNTIME_KEYS = (
 class TinyConf:
     """Sizes of the random-init tiny Qwen2-VL (``gdo.models.build_tiny``).
 
-    Defaults follow shared/reference/TINY_MODEL.md: ~0.5M parameters, patch 4 on 32x32 frames.
+    Defaults follow the earlier probes (experiments/calibration/README.md, "Earlier
+    probes"): ~0.5M parameters, patch 4 on 32x32 frames.
     """
 
     hidden_size: int = 128

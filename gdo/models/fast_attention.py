@@ -2,7 +2,8 @@
 
 Without flash attention, transformers' Qwen2-VL ``VisionAttention`` makes one SDPA call per
 chunk of ``cu_seqlens``: one per temporal patch of every video and one per image. At batch 32
-on CPU those small calls were ~70% of the forward time (shared/reference/TINY_MODEL.md).
+on CPU those small calls were ~70% of the forward time (experiments/calibration/README.md,
+"Earlier probes").
 Chunks of equal length are independent attention problems of the same shape, so they can
 be stacked into one batched SDPA call: same maths, one call per distinct length.
 Only the instances of ``model`` are patched (the class is untouched) and only for the

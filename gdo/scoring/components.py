@@ -1,8 +1,9 @@
 """Stratum fields, the temporal tag, the dedup text key and the heuristic base.
 
-The reference candidate score starts from a heuristic base: text-length quality,
-difficulty, alignment to the pool's field distribution, a source rarity prior and
-a temporal bonus. Every component lies in [0, 1] so that goal weights compare.
+The paper's candidate score (docs/METHOD.md#vds3-and-the-candidate-score) starts from a
+heuristic base: text-length quality, difficulty, alignment to the pool's field
+distribution, a source rarity prior and a temporal bonus. Every component lies in [0, 1]
+so that goal weights compare.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Schema of ``conf/score/*.yaml`` (the shared score). Owned by gdo.scoring.
 
-The reference quality score ``q`` (GDO.md) is a weighted sum of descriptor terms;
-the candidate score mixes a heuristic base, ``vds3`` and ``z(q)`` differently for
+The paper's quality score ``q`` (docs/METHOD.md#the-quality-score-q) is a weighted sum of
+descriptor terms; the candidate score mixes a heuristic base, ``vds3`` and ``z(q)`` differently for
 video and image candidates. Every weight lives here; goals override the mix
 (``goal.mix``) without recomputing the shared columns.
 """
@@ -26,7 +26,7 @@ STRATUM_FIELDS = (
 
 @dataclass
 class QualityWeights:
-    """Weights of the reference quality score q (GDO.md, "Merged quality score")."""
+    """Weights of the paper's quality score q (docs/METHOD.md#the-quality-score-q)."""
 
     visual_dependency: float = 0.28  # sigmoid(z(vds) + z(frame_div))
     self_consistency: float = 0.18  # sc (or its fallback)
@@ -96,7 +96,7 @@ class ScoreConf:
     name: str = "default"
     # Ablations: descriptors left out of q, vds3 and the base ("vds", "ppl", "sc").
     drop: list[str] = field(default_factory=list)
-    # SC missing (column absent or NaN): use the reference fallback instead of excluding.
+    # SC missing (column absent or NaN): use the paper's fallback instead of excluding.
     sc_fallback: bool = True
     weights: QualityWeights = field(default_factory=QualityWeights)
     sc_fallback_weights: ScFallbackWeights = field(default_factory=ScFallbackWeights)

@@ -1,4 +1,4 @@
-"""The reference quality score ``q`` and ``vds3`` (GDO.md, "Merged quality score").
+"""The paper's quality score ``q`` and ``vds3`` (docs/METHOD.md#the-quality-score-q).
 
 ``q = 0.28*sigmoid(z(vds)+z(frame_div)) + 0.18*sc + 0.14*exp(-|z(ppl)|)
     + 0.12*exp(-|z(amm)|) + 0.12*tnc + 0.10*cluster_rep + 0.06*cluster_hard``

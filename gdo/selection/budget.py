@@ -1,4 +1,4 @@
-"""The subset budget: recommended from the pool, then clipped (GDO.md, "Goals").
+"""The subset budget: recommended from the pool, then clipped (docs/METHOD.md#selection).
 
 recommended = max(exp(H(strata)) * tail_per_stratum * (1 + coverage_weight * mean(cluster_hard)),
                   vds3_positives / share(vds3 > 0))

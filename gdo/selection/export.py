@@ -1,4 +1,4 @@
-"""The subset in the formats users train with (shared/reference/FORMATS.md).
+"""The subset in the formats users train with (docs/FORMATS.md).
 
 - ``train.json``: LLaVA-Video-178K records: ``id``, ``conversations`` (human turn
   starting ``<image>\\n``), ``video`` or ``image``, ``data_source``.

@@ -1,8 +1,8 @@
 """Constrained, stratified subset construction over arrays (no per-row Python loop).
 
-Filling order (GDO.md): temporal-video minimum -> video minimum -> vds3 positives
--> source-group floors -> stratum quotas by score -> global fill by score -> seeded
-random fallback. (The vds3 positives step is ours: the reference only uses the
+Filling order (docs/METHOD.md#selection): temporal-video minimum -> video minimum -> vds3
+positives -> source-group floors -> stratum quotas by score -> global fill by score -> seeded
+random fallback. (The vds3 positives step is ours: the paper only uses the
 target to size the budget; we also guarantee it.) Every step walks the candidates
 in priority order (score, or a seeded permutation for a uniform goal) and takes
 what it needs, subject to two caps that hold at every step: the video maximum and

@@ -2,9 +2,9 @@
 
 ``make_pool`` writes tables in the real contracts (pool.parquet columns,
 descriptors.parquet columns, truth.parquet's ``temporal``/``waste``) with
-descriptors that behave as GDO.md says waste does: leaked answers have VDS ~ 0,
-wrong answers high loss and low SC, static videos little motion and no temporal
-need. ``make_candidates`` builds the compact arrays selection runs on, directly,
+descriptors that behave as waste does (docs/METHOD.md#what-they-catch): leaked answers
+have VDS ~ 0, wrong answers high loss and low SC, static videos little motion and no
+temporal need. ``make_candidates`` builds the compact arrays selection runs on, directly,
 for 1M-10M-row benchmarks.
 """
 

@@ -1,4 +1,4 @@
-"""The four held-out suites in their real schemas (shared/reference/FORMATS.md).
+"""The four held-out suites in their real schemas (docs/FORMATS.md).
 
 MVBench: one JSON per subtask ``{video, question, candidates, answer: text}``;
 Video-MME: a parquet with every column of the real file, options ``A. ...``, answer letter;

@@ -1,7 +1,7 @@
 """Question types of the world: which questions a clip supports and their true answers.
 
 Answers are colours, small counts, yes/no or a direction: a tiny VLM can learn colours
-and order, not shape names (shared/reference/TINY_MODEL.md). Each question type records
+and order, not shape names (experiments/calibration/README.md). Each question type records
 whether it needs several frames (``temporal``).
 """
 
