@@ -41,6 +41,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 SUBCOMMANDS = {("describe", "merge"): "describe_merge", ("world", "custom"): "world_custom"}
 # Plain commands (argparse, no Hydra config): name -> (main(argv) -> int, help).
 PLAIN: dict[str, tuple[str, str]] = {
+    "inspect": (
+        "gdo.inspect.cli:main",
+        "write a static HTML browser of a pool or a goal's subset (frames, scores, why picked)",
+    ),
+    "compare": (
+        "gdo.compare:main",
+        "paired accuracy deltas of two runs' frontiers (RUN_A RUN_B, bootstrap CIs)",
+    ),
     "benchmark check": (
         "gdo.evaluation.check:main",
         "validate a custom benchmark file (every problem with its row)",
@@ -156,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     plain = " ".join(argv[:2])
     if plain in PLAIN:
         return int(resolve(PLAIN[plain][0])(argv[2:]))
+    if argv[:1] and argv[0] in PLAIN:  # one-word plain commands (gdo inspect PATH)
+        return int(resolve(PLAIN[argv[0]][0])(argv[1:]))
     cmd, rest = parse_command(argv)
     if cmd is None:
         print(usage())
@@ -166,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     import hydra
 
     import gdo.config  # noqa: F401
+    from gdo.sweep_resume import register_plugins
+
+    register_plugins()
 
     entry = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")(_task)
     sys.argv = [f"gdo {cmd.replace('_', ' ')}", *with_command(rest, cmd)]

@@ -302,6 +302,8 @@ def torchrun_command(
 
     from hydra.core.hydra_config import HydraConfig
 
+    from gdo.logging import multirun_dir, run_group
+
     if overrides is None:
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     # The step's own goal and work dir win over the sweep's / experiment's; the child runs
@@ -309,6 +311,8 @@ def torchrun_command(
     drop = ("goal=", "paths.work_dir=", "seed=", "command=", "run.nproc_per_node=")
     overrides = [o for o in overrides if not o.lstrip("+~").startswith(drop)]
     overrides += [f"paths.work_dir={work_dir(cfg)}", f"seed={cfg.seed}", "run.nproc_per_node=1"]
+    if multirun_dir() and not cfg.logger.group:  # the child is no multirun: keep the group
+        overrides.append(f"logger.group='{run_group(cfg)}'")
     if goal:
         overrides.append(f"goal={goal}")
     return [

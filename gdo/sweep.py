@@ -131,12 +131,24 @@ class SweepAggregate(Callback):
             return
         print(f"sweep aggregate: {out}")
         if self.log_wandb:
-            from gdo.logging import get_logger
+            from gdo.logging import get_logger, run_group
 
-            logger = get_logger(config, job_type="sweep-aggregate", dir=sweep_dir)
+            # The same group as every point's runs (gdo.logging.run_group of this sweep).
+            group = run_group(config, sweep_dir)
+            logger = get_logger(config, job_type="sweep-aggregate", dir=sweep_dir, group=group)
             for png in sorted(out.glob("pareto_*.png")):
                 logger.log_image(f"sweep/{png.stem}", png)
-            logger.log_table("sweep/points", pd.read_parquet(out / "frontier_points.parquet"))
+            points = pd.read_parquet(out / "frontier_points.parquet")
+            logger.log_table("sweep/points", points)
+            logger.log_curves(
+                "sweep/accuracy", points, "samples", "accuracy", ["benchmark", "point", "goal"]
+            )
+            logger.log_artifact(
+                f"sweep-{sweep_dir.name}",
+                "sweep-aggregate",
+                [out / "frontier_points.parquet", out / "summary.json"],
+                {"points": int(points["point"].nunique())},
+            )
             logger.finish()
 
 

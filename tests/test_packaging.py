@@ -29,15 +29,17 @@ except ModuleNotFoundError:  # Python 3.10
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # What setuptools reads to build the wheel (README: the long description).
-BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "gdo", "conf"]
+BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "gdo", "conf", "hydra_plugins"]
 
 
 def test_package_list_names_every_package_folder() -> None:
     """pyproject lists packages by hand (package-dir maps gdo.conf); none may be missing."""
-    from setuptools import find_packages
+    from setuptools import find_namespace_packages, find_packages
 
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
     found = set(find_packages(str(REPO), include=["gdo", "gdo.*"]))
+    # hydra_plugins is a namespace package (no __init__.py), home of gdo's Hydra plugins.
+    found |= set(find_namespace_packages(str(REPO), include=["hydra_plugins.*"]))
     assert listed - {"gdo.conf"} == found
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"gdo.conf": "conf"}
 

@@ -84,7 +84,7 @@ def build(table: pd.DataFrame, out: Path, cfg: Any, title: str) -> tuple[Path, C
         n_boot=int(fc.n_bootstrap),
     )
     report = atomic_write_text(out / "report.md", text)
-    _log(cfg, rows, comp, pngs)
+    _log(cfg, rows, comp, pngs, out)
     return report, comp
 
 
@@ -159,7 +159,7 @@ def run(cfg: Any) -> Path:
     return report
 
 
-def _log(cfg: Any, rows: pd.DataFrame, comp: Comparison, pngs: list[Path]) -> None:
+def _log(cfg: Any, rows: pd.DataFrame, comp: Comparison, pngs: list[Path], out: Path) -> None:
     from gdo.logging import get_logger
 
     logger = get_logger(cfg, job_type="frontier")
@@ -182,5 +182,14 @@ def _log(cfg: Any, rows: pd.DataFrame, comp: Comparison, pngs: list[Path]) -> No
             )
         for png in pngs:
             logger.log_image(f"frontier/{png.stem}", png)
+        # Accuracy against samples seen, one series per benchmark x goal (define_metric).
+        logger.log_curves("accuracy", rows, "samples", "accuracy", ["benchmark", "goal"])
+        tables = ("frontier.parquet", "main.parquet", "subtasks.parquet", "results.json")
+        logger.log_artifact(
+            f"frontier-{cfg.name}",
+            "frontier",
+            [out / f for f in (*tables, "report.md")],
+            {"baseline": str(cfg.eval.frontier.baseline), "rows": len(rows)},
+        )
     finally:
         logger.finish()

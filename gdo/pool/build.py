@@ -63,6 +63,7 @@ def build_pool(
         report,
         dedup_text=bool(get("dedup_text", True)),
         max_turns_per_video=int(get("max_turns_per_video", 8)),
+        near_dup=get("near_dup"),
     )
     if not len(df):
         # An empty pool is never what was meant: say what became of every file.
@@ -85,16 +86,26 @@ def build_pool(
 
 
 def dedup_and_cap(
-    df: pd.DataFrame, report: IngestReport, dedup_text: bool = True, max_turns_per_video: int = 8
+    df: pd.DataFrame,
+    report: IngestReport,
+    dedup_text: bool = True,
+    max_turns_per_video: int = 8,
+    near_dup: Any = None,
 ) -> pd.DataFrame:
-    """Keep the first of each uid, of each normalized (media, question, answer), and at
-    most ``max_turns_per_video`` turns per clip (file order); count what goes."""
+    """Keep the first of each uid, of each normalized (media, question, answer), the first
+    of each group of near-duplicates (``near_dup``, gdo.dedup) and at most
+    ``max_turns_per_video`` turns per clip (file order); count what goes."""
     df = resolve_uid_collisions(df, report)
     if dedup_text and len(df):
         key = text_key(df)
         n1 = len(df)
         df = df[~key.duplicated(keep="first")]
         report.drop("duplicate_text", n1 - len(df))
+    enabled = near_dup is not None and (
+        near_dup.get("enabled", True) if isinstance(near_dup, Mapping) else near_dup.enabled
+    )
+    if enabled and len(df):
+        df = _drop_near_duplicates(df.reset_index(drop=True), report, near_dup)
     if max_turns_per_video > 0 and len(df):
         has_video = df["video_id"] != ""
         rank = df.groupby("video_id", sort=False).cumcount()
@@ -102,6 +113,17 @@ def dedup_and_cap(
         report.drop("per_video_cap", int((~keep).sum()))
         df = df[keep]
     return df.reset_index(drop=True)
+
+
+def _drop_near_duplicates(df: pd.DataFrame, report: IngestReport, conf: Any) -> pd.DataFrame:
+    from gdo.dedup.near_dup import find_near_duplicates
+
+    found = find_near_duplicates(df, conf)
+    for reason, n in found.removed["reason"].value_counts().items():
+        report.drop(str(reason), int(n))
+    report.near_duplicates = found.removed
+    report.near_dup = {"counts": found.counts, "seconds": found.seconds}
+    return df[found.keep]
 
 
 def resolve_uid_collisions(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdo.dedup.config import NearDupConf, check_near_dup
 from gdo.utils.checks import check_choice, check_range
 
 
@@ -56,6 +57,8 @@ class PoolConf:
     max_turns_per_video: int = 8
     # Drop candidates whose normalized question + answer repeat on the same media.
     dedup_text: bool = True
+    # Then near-duplicate QA pairs and media (gdo.dedup): MinHash LSH + perceptual hashes.
+    near_dup: NearDupConf = field(default_factory=NearDupConf)
     buckets: BucketConf = field(default_factory=BucketConf)
     # Processes (this one included) that parse one large JSONL file (>= 32 MB) in byte
     # ranges; the output is identical to one process. None: min(4, usable CPUs);
@@ -71,6 +74,7 @@ def check_pool(pool: Any) -> None:
     check_choice("pool.on_error", pool.on_error, ("raise", "skip"))
     check_range("pool.max_turns_per_video", pool.max_turns_per_video, 0, hint="0: no cap")
     check_range("pool.workers", pool.workers, 1, optional=True)
+    check_near_dup(pool.near_dup)
     check_range("pool.buckets.long_video_min_s", pool.buckets.long_video_min_s, 0)
     for i, how in enumerate(pool.buckets.duration_order):
         check_choice(f"pool.buckets.duration_order[{i}]", how, ("metadata", "data_source", "probe"))

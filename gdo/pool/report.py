@@ -33,6 +33,10 @@ class IngestReport:
     messages: list[str] = field(default_factory=list)
     notes: Counter = field(default_factory=Counter)
     skipped_files: Counter = field(default_factory=Counter)
+    # Near-duplicate removal (gdo.dedup): one row per removed candidate and the step's
+    # own counts; the stage writes them to near_duplicates.parquet and the manifest.
+    near_duplicates: Any = None
+    near_dup: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.on_error not in ("raise", "skip"):
@@ -73,5 +77,6 @@ class IngestReport:
             "skipped_files": dict(sorted(self.skipped_files.items())),
             "files": self.files,
             "notes": dict(sorted(self.notes.items())),
+            "near_dup": self.near_dup,
             "messages": self.messages,
         }

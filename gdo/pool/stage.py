@@ -11,12 +11,13 @@ from typing import Any
 from gdo.pool.build import _entry, build_pool
 from gdo.pool.sampling import read_mixture
 from gdo.pool.schema import write_candidates
-from gdo.utils.io import atomic_write_with
+from gdo.utils.io import atomic_write_parquet, atomic_write_with
 from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import stage_dir
 
 log = logging.getLogger("gdo.pool")
 POOL_FILE = "pool.parquet"
+NEAR_DUP_FILE = "near_duplicates.parquet"
 
 
 def run(cfg) -> Path:
@@ -37,6 +38,10 @@ def run(cfg) -> Path:
     t0 = time.perf_counter()
     df, report = build_pool(pool_cfg, seed=int(cfg.seed))
     atomic_write_with(target, lambda tmp: write_candidates(tmp, df))
+    if report.near_duplicates is not None:  # what near-duplicate removal took, and why
+        atomic_write_parquet(out / NEAR_DUP_FILE, report.near_duplicates)
+    else:
+        (out / NEAR_DUP_FILE).unlink(missing_ok=True)
     counts = {
         "candidates": len(df),
         "by_bucket": _value_counts(df, "bucket"),

@@ -231,8 +231,14 @@ class _Filler:
         return len(cand)
 
 
-def eligible_order(c: Candidates, spec: Spec, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Priority order of the eligible rows after dedup and the per-video cap."""
+def eligible_order(
+    c: Candidates, spec: Spec, rng: np.random.Generator, dropped: dict | None = None
+) -> tuple[np.ndarray, dict]:
+    """Priority order of the eligible rows after dedup and the per-video cap.
+
+    ``dropped``, when given, receives the rows each rule left out (``duplicate_text``,
+    ``over_video_cap``), for explaining a selection (gdo.selection.explain).
+    """
     n = len(c)
     finite = np.isfinite(c.score)
     if spec.kind == "uniform":
@@ -244,6 +250,8 @@ def eligible_order(c: Candidates, spec: Spec, rng: np.random.Generator) -> tuple
     if spec.dedup_text and c.text_key is not None:
         dup = first_occurrence_duplicates(c.text_key[order])
         counts["duplicate_text"] = int(dup.sum())
+        if dropped is not None:
+            dropped["duplicate_text"] = order[dup]
         order = order[~dup]
     if spec.max_per_video > 0:
         v = c.video[order]
@@ -251,6 +259,8 @@ def eligible_order(c: Candidates, spec: Spec, rng: np.random.Generator) -> tuple
         over = np.zeros(len(order), dtype=bool)
         over[has] = group_rank(v[has]) >= spec.max_per_video
         counts["over_video_cap"] = int(over.sum())
+        if dropped is not None:
+            dropped["over_video_cap"] = order[over]
         order = order[~over]
     counts["eligible"] = len(order)
     return order, counts

@@ -20,7 +20,7 @@ from gdo.scoring.stage import input_key
 from gdo.selection.budget import Budget, resolve_budget
 from gdo.selection.config import check_goal, check_select
 from gdo.selection.export import write_llava, write_messages
-from gdo.selection.fill import Selection, Spec, select
+from gdo.selection.fill import Candidates, Selection, Spec, select
 from gdo.selection.goal_file import (
     append_relevance_report,
     goal_file_inputs,
@@ -53,6 +53,9 @@ class GoalSelection:
     strata: np.ndarray  # stratum code per scores row
     excluded: dict[str, int] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    # What the fill ran on (gdo.selection.explain reads them to say why a row was or was not picked).
+    candidates: Candidates | None = None
+    spec: Spec | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -106,7 +109,7 @@ def select_goal(
     if "vds" in dropped and goal.kind != "uniform":
         notes["vds3_positives"] = "skipped: the score ablation dropped VDS (no vds3)"
     sel = select(cands, spec, goal)
-    return GoalSelection(sel, budget, score, strata, excluded, notes)
+    return GoalSelection(sel, budget, score, strata, excluded, notes, cands, spec)
 
 
 def reference_count_for(cfg) -> int | None:
@@ -253,6 +256,12 @@ def _log_run(cfg, out: Path, budget, counts, constraints, tables) -> None:
             logger.log_table(f"select/composition_{facet}", df.reset_index(names=facet))
         if (out / "composition.png").exists():
             logger.log_image("select/composition", out / "composition.png")
+        logger.log_artifact(
+            f"subset-{cfg.name}-{cfg.goal.name}",
+            "subset",
+            [out / f for f in ("subset.parquet", "manifest.json", "report.md", "composition.png")],
+            {"goal": str(cfg.goal.name), "selected": counts["selected"], "budget": budget},
+        )
     finally:
         logger.finish()
 

@@ -1,0 +1,1 @@
+"""``gdo inspect``: a static HTML browser of a pool or a goal's subset (no server)."""
