@@ -115,7 +115,7 @@ def train_temporal(rng, scene, frames, kind, variant, wrong=False, leak=False) -
     return {"question": question, "answer": ans, "media_kind": "video", "frames": frames_}
 
 
-def static_sample(rng, scene, frames, bench: bool = False, pos=None) -> dict:
+def static_sample(rng, scene, frames, bench: bool = False, pos=None, leaked=False) -> dict:
     image = rng.random() < (0.3 if bench else 0.4)
     if image:
         clip = make_clip(rng, "static", 1, scene)
@@ -134,11 +134,13 @@ def static_sample(rng, scene, frames, bench: bool = False, pos=None) -> dict:
                 "media_kind": kind, "frames": fr, "rev": rev, "gold": opts.index(qa.answer),
                 "qtype": "static"}  # fmt: skip
     text = str(rng.choice(qa.paraphrases))
+    if leaked:  # the answer stated in the question, as the world's pre-training split has it
+        text = f"{qa.leak} {text}"
     if rng.random() < 0.3 and len(qa.space) >= 4:
         opts = make_options(rng, qa, 4)
         return {"question": llava_mc_question(text, opts), "media_kind": kind, "frames": fr,
-                "answer": llava_mc_answer(opts, qa.answer, "letter_text")}  # fmt: skip
-    return {"question": text, "answer": qa.answer, "media_kind": kind, "frames": fr}
+                "answer": llava_mc_answer(opts, qa.answer, "letter_text"), "leak": leaked}  # fmt: skip
+    return {"question": text, "answer": qa.answer, "media_kind": kind, "frames": fr, "leak": leaked}
 
 
 def bench_temporal(rng, scene, frames, kind, variant, pos) -> dict:
@@ -208,6 +210,8 @@ def main() -> None:
     ap.add_argument("mode", choices=["base", "arm"])
     ap.add_argument("path", type=Path, help="base: where to save; arm: the base to start from")
     ap.add_argument("--samples", type=int, default=16000)
+    ap.add_argument("--leaked-base", type=float, default=0.0, help="base: share stating the answer")
+    ap.add_argument("--text-only", action="store_true", help="base: those again without media")
     ap.add_argument("--arm", default="gdo")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--share", type=float, default=0.5)
@@ -236,7 +240,13 @@ def main() -> None:
 
     rng = np.random.default_rng(a.seed)
     if a.mode == "base":
-        data = [static_sample(rng, scene, frames) for _ in range(a.samples)]
+        data = []
+        for _ in range(a.samples):
+            sample = static_sample(rng, scene, frames, leaked=a.leaked_base > rng.random())
+            data.append(sample)
+            if sample.get("leak") and a.text_only:
+                data.append({**sample, "media_kind": "none", "frames": None})
+        data = data[: a.samples]
         train(vlm, encode(vlm, data), len(data), evaluate=evaluate)
         torch.save(vlm.model.state_dict(), a.path)
         return
