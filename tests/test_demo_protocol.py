@@ -42,6 +42,7 @@ def _rows(control: dict, bench: str) -> list[dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # ~16 min alone on 2 cores; more on a shared machine
 def test_demo_controls_point_the_expected_way(tmp_path: Path) -> None:
     env = {**os.environ, "GDO_PROGRESS": "0", "WANDB_MODE": "disabled"}
     cmd = [sys.executable, "-m", "gdo", "run", "experiment=demo_seeds", "run.seeds=[0]"]
