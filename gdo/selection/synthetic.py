@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from gdo.pool.schema import make_uid
-from gdo.scoring.quality import robust_z
 from gdo.selection.fill import Candidates
+from gdo.utils.stats import robust_z
 
 SOURCES = {
     "image": ["image_coco", "image_textvqa", "image_charts"],
