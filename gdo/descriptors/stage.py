@@ -41,7 +41,7 @@ from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.io import append_jsonl
 from gdo.utils.manifest import content_hash, read_manifest, to_plain
 from gdo.utils.progress import progress
-from gdo.utils.stage import stage_dir, work_dir
+from gdo.utils.stage import base_model_path, stage_dir, work_dir
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +79,7 @@ def pool_path(cfg: Any) -> Path:
 
 def model_dir(cfg: Any) -> str:
     """The model to describe with: descriptors.model_path, model.path, else the world base."""
-    path = cfg.descriptors.model_path or cfg.model.path
-    if path:
-        return str(path)
-    base = work_dir(cfg) / "base_model"
-    if not base.exists():
-        raise InputError(
-            str(base),
-            reason="no base model: run `gdo pretrain` first (or set model.path to a model "
-            "folder or hub id)",
-        )
-    return str(base)
+    return str(base_model_path(cfg, cfg.descriptors.model_path))
 
 
 def model_identity(path: str) -> Any:

@@ -29,7 +29,7 @@ from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
-from gdo.utils.stage import stage_dir, work_dir, world_dir
+from gdo.utils.stage import base_model_path, stage_dir, work_dir, world_dir
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,9 @@ def _questions_key(path: Path, spec: dict[str, Any], df: pd.DataFrame) -> str:
 def base_checkpoint(cfg: Any) -> Checkpoint | None:
     """The base model as samples=0: ``eval.base_path``, else ``model.path``, else
     ``<work_dir>/base_model`` when that folder exists (None otherwise)."""
-    path = cfg.eval.base_path or cfg.model.get("path")
-    if not path:
-        default = work_dir(cfg) / "base_model"
-        if not default.is_dir():
-            return None
-        path = str(default)
+    path = base_model_path(cfg, cfg.eval.base_path, required=False)
+    if path is None:
+        return None
     # A configured path may be a hub id (no local folder); load_model resolves it.
     return Checkpoint(BASE_RUN, BASE_RUN, int(cfg.seed), 0, 0, Path(path).expanduser())
 
