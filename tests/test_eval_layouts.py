@@ -298,3 +298,19 @@ def test_evaluate_records_the_layout_of_a_dataset_folder(cfg_factory, tmp_path) 
     assert summary["n_video_missing"] == 1
     index = json.loads((out / "eval_summary.json").read_text())
     assert index["layouts"]["vm"]["media_roots"] == ["data", "."]
+
+
+def test_one_list_of_video_extensions_in_any_case(tmp_path: Path) -> None:
+    # The folder readers and the custom kind used two lists that disagreed (.m4v, .MP4).
+    from gdo.evaluation.custom import _media
+    from gdo.evaluation.layouts import MediaFinder
+
+    (tmp_path / "a.m4v").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.MOV").write_bytes(b"")
+    finder = MediaFinder([tmp_path / "none"], search_root=tmp_path)
+    kw = {"file": "q.json", "where": "row 1", "field": "video"}
+    assert MediaFinder([tmp_path]).video("a", **kw) == tmp_path / "a.m4v"  # a bare id
+    assert finder.video("b.MOV", **kw) == tmp_path / "sub" / "b.MOV"  # found by file name
+    for name in ("a.m4v", "b.MOV", "c.MP4"):
+        assert _media(name, "media", tmp_path)[0] == "video"

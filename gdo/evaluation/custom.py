@@ -41,6 +41,7 @@ from gdo.evaluation.options import (
     split_option_lines,
     strip_letter_prefix,
 )
+from gdo.media.paths import IMAGE_EXTS, VIDEO_EXTS, is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
@@ -50,8 +51,6 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".jsonl", ".csv", ".parquet", ".json")
 # Option columns: one per letter, A .. Z (the most options a question can have).
 COLUMN_LETTERS = LETTERS
-VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v"}
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _ID_FIELDS = ("id", "qid")
 _MEDIA_FIELDS = ("media", "video", "image", "frames")
 _GROUP_FIELDS = ("group", "subtask")
@@ -234,12 +233,12 @@ def _media(value: Any, field_name: str, root: Path) -> tuple[str, list[str], lis
     elif exts[0] in IMAGE_EXTS:
         kind = "image"
     elif Path(paths[0]).is_dir():
-        frames = sorted(str(f) for f in Path(paths[0]).iterdir() if f.suffix.lower() in IMAGE_EXTS)
+        frames = sorted(str(f) for f in Path(paths[0]).iterdir() if is_image_file(f))
         if not frames:
             return "none", [], [], f"'{raw[0]}' is a folder without frame images"
         return "frames", frames, [], None
     else:
-        known = ", ".join(sorted(VIDEO_EXTS | IMAGE_EXTS))
+        known = ", ".join(sorted({*VIDEO_EXTS, *IMAGE_EXTS}))
         return "none", [], [], f"'{raw[0]}': unknown media type (expected one of {known})"
     missing = [p for p in paths if not os.path.exists(p)]
     return kind, paths, missing, None

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from gdo.media.errors import MediaError
-from gdo.media.paths import resolve_media
+from gdo.media.paths import VIDEO_EXTS, is_video_file, resolve_media
 from gdo.utils.errors import InputError
 
-VIDEO_EXTS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
+# A bare video id tries these, in this order (the lower-case form first).
+_ID_SUFFIXES = tuple(form for ext in VIDEO_EXTS for form in (ext, ext.upper()))
 QUESTION_SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
@@ -244,10 +245,10 @@ class MediaFinder:
 
     def video(self, rel: str, *, file: str, where: str, field: str) -> Path:
         """A video path; a bare id (Video-MME's ``videoID``) tries the known extensions."""
-        if Path(rel).suffix in VIDEO_EXTS:
+        if is_video_file(rel):
             return self.find([rel], file=file, where=where, field=field)
         found = self.find(
-            [rel, *(rel + ext for ext in VIDEO_EXTS)], file=file, where=where, field=field
+            [rel, *(rel + ext for ext in _ID_SUFFIXES)], file=file, where=where, field=field
         )
         return found if found.exists() else found.with_name(Path(rel).name + ".mp4")
 
@@ -271,6 +272,6 @@ def _index_videos(root: Path) -> dict[str, list[str]]:
         seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if os.path.splitext(name)[1] in VIDEO_EXTS:
+            if is_video_file(name):
                 index.setdefault(name, []).append(os.path.join(folder, name))
     return index

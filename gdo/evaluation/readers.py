@@ -27,6 +27,7 @@ import pandas as pd
 
 from gdo.evaluation.layouts import MediaFinder, locate, mvbench_folders
 from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.media.paths import is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
@@ -60,7 +61,6 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "lvbench": ("question", "answer"),
 }
 log = logging.getLogger(__name__)
-FRAME_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def read_benchmark(
@@ -253,7 +253,7 @@ def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> lis
 def _frames(folder: Path) -> list[str]:
     if not folder.is_dir():
         return [str(folder)]
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTS)
+    return sorted(str(p) for p in folder.iterdir() if is_image_file(p))
 
 
 def _mvbench(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
