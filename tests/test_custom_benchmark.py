@@ -213,9 +213,9 @@ def test_world_custom_set_is_valid_balanced_and_one_skill(cfg_factory) -> None:
 def _scored_pool(root: Path):
     """A scored synthetic pool whose questions are about colour order or counting."""
     from conftest import compose
+    from synthetic import make_pool
 
     from gdo.scoring.stage import run as score_run
-    from gdo.selection.synthetic import make_pool
 
     pool, desc, _ = make_pool(800, seed=5)
     order = pool.index % 3 == 0

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import compose
+from synthetic import make_pool
 
 from gdo.scoring.quality import quality_score, sigmoid
 from gdo.scoring.stage import score_candidates
-from gdo.selection.synthetic import make_pool
 from gdo.utils.errors import ConfigError, InputError
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import compose
 from scipy import stats
+from synthetic import make_candidates, make_pool
 
 from gdo.scoring.stage import score_candidates
 from gdo.selection.budget import resolve_budget
@@ -18,7 +19,6 @@ from gdo.selection.fill import (
     select,
 )
 from gdo.selection.stage import select_goal
-from gdo.selection.synthetic import make_candidates, make_pool
 from gdo.utils.errors import ConfigError, InfeasibleError
 
 GDO_GOALS = ("minloss", "diverse", "temp", "temp_plus")
