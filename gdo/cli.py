@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 
 from gdo import __version__
+from gdo.utils.conf import conf_dir
 
 # command -> (stage function, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pool": ("gdo.pool.stage:run", "read pool files into pool.parquet (single-turn candidates)"),
     "pretrain": ("gdo.training.pretrain:run", "pre-train the tiny base model on the world"),
     "describe": ("gdo.descriptors.stage:run", "compute descriptors for every candidate (sharded)"),
-    "describe_merge": ("gdo.descriptors.stage:merge", "merge descriptor shards + robust z-scores"),
+    "describe_merge": ("gdo.descriptors.merge:merge", "merge descriptor shards + robust z-scores"),
     "score": ("gdo.scoring.stage:run", "shared quality score and candidate score"),
     "select": ("gdo.selection.stage:run", "build the subset of one goal"),
     "train": ("gdo.training.stage:run", "fine-tune on a subset (Trainer + DeepSpeed)"),
@@ -50,21 +50,10 @@ PLAIN: dict[str, tuple[str, str]] = {
         "paired accuracy deltas of two runs' frontiers (RUN_A RUN_B, bootstrap CIs)",
     ),
     "benchmark check": (
-        "gdo.evaluation.check:main",
+        "gdo.benchmarks.check:main",
         "validate a custom benchmark file (every problem with its row)",
     ),
 }
-
-
-def conf_dir() -> Path:
-    """The Hydra config tree: ``$GDO_CONF_DIR``, else the installed package's ``gdo/conf``
-    (a wheel ships the repository's ``conf/`` there), else the checkout's ``conf/``."""
-    env = os.environ.get("GDO_CONF_DIR")
-    if env:
-        return Path(env)
-    package = Path(__file__).resolve().parent
-    installed = package / "conf"
-    return installed if (installed / "config.yaml").is_file() else package.parent / "conf"
 
 
 def usage() -> str:

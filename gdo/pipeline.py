@@ -23,7 +23,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gdo.cli import conf_dir, resolve
+from gdo.cli import resolve
+from gdo.utils.conf import conf_dir
 from gdo.utils.errors import ConfigError, InputError, StepError
 from gdo.utils.io import atomic_write_json
 from gdo.utils.manifest import MANIFEST
@@ -74,7 +75,7 @@ def plan(cfg: DictConfig) -> list[Step]:
             steps.append(Step("pretrain", "gdo.training.pretrain:run"))
         elif stage == "describe":
             steps.append(Step("describe", "gdo.descriptors.stage:run"))
-            steps.append(Step("describe", "gdo.descriptors.stage:merge"))
+            steps.append(Step("describe", "gdo.descriptors.merge:merge"))
         elif stage == "score":
             steps.append(Step("score", "gdo.scoring.stage:run"))
         elif stage == "select":

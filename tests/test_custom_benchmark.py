@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gdo.benchmarks.check import main as check_main
 from gdo.evaluation import read_benchmark
-from gdo.evaluation.check import main as check_main
 from gdo.utils.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_missing_media_file_is_reported_and_flagged_not_dropped(tmp_path, capsys
     path = _jsonl(tmp_path / "bench.jsonl", rows)
     rc, out = _check(path, capsys)
     assert rc == 1 and "line 2, field 'media'" in out and "does not exist" in out
-    with caplog.at_level(logging.WARNING, logger="gdo.evaluation.custom"):
+    with caplog.at_level(logging.WARNING, logger="gdo.benchmarks.custom"):
         df = read_benchmark(path, "custom")
     assert list(df["qid"]) == ["q1", "q2"] and list(df["video_missing"]) == [False, True]
     assert "line 2" in caplog.text and "gone.mp4" in caplog.text

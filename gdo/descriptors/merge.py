@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.descriptors.base import reason_kind
+from gdo.descriptors.keys import pool_path, sample_key
 from gdo.descriptors.registry import Item, build
 from gdo.descriptors.shards import read_shard, shard_dir
 from gdo.utils.errors import GdoError
@@ -75,8 +76,6 @@ def merge_key(cfg: Any, sample_key: str, items: list[Item]) -> str:
 
 def merge(cfg: Any) -> Path:
     """Join the shards into ``descriptors/descriptors.parquet`` (+ manifest); returns it."""
-    from gdo.descriptors.stage import pool_path, sample_key
-
     items = build(cfg.descriptors["items"])
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     skey = sample_key(cfg, items, needs_model)

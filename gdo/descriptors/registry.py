@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gdo.descriptors.base import REGISTRY, Descriptor
@@ -26,10 +27,10 @@ def load_all() -> None:
 
     A new descriptor is a new file here: nothing else needs editing to find it.
     """
-    import gdo.descriptors as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    # The folder, not the package object: importing gdo.descriptors here would make the
+    # package's __init__ (which imports this module) a cycle in the import graph.
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"{__package__}.{mod.name}")
 
 
 def build(items: Any) -> list[Item]:

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.benchmarks.readers import GROUP_FIELDS
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION, extract_letter
-from gdo.evaluation.readers import GROUP_FIELDS
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class FrontierConf:
     )
     # Draw the PNGs (matplotlib takes seconds per figure on a busy CPU; sweeps may skip).
     plots: bool = True
-    # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.evaluation.import_lmms_eval).
+    # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.frontier.import_lmms_eval).
     include_lmms_eval: bool = True
     # Pooled pseudo-benchmarks (gdo.frontier.pooled): name -> {} for every question of every
     # suite, or {tag: <column>} for the questions tagged true in ``question_tags``.

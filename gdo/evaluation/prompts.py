@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from gdo.evaluation.options import letters_for
+from gdo.benchmarks.options import letters_for
 
 PROMPT_VERSION = "gdo-mcq-prompt-1"
 EXTRACT_VERSION = "gdo-extract-1"

@@ -17,13 +17,13 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.benchmarks.readers import GROUP_FIELDS, read_benchmark
 from gdo.evaluation import time_control
 from gdo.evaluation.aggregate import aggregate, score_predictions
 from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
 from gdo.evaluation.predict import Predictions, predict
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
 from gdo.evaluation.ranks import Ranks, join
-from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
 from gdo.evaluation.suite_cache import SuiteCache
 from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
@@ -155,7 +155,7 @@ def _predict(
 
 def processor_key(path: Path) -> str:
     """Identity of a checkpoint's processor (its files; the path for a hub id)."""
-    from gdo.models.loading import PROCESSOR_FILES
+    from gdo.models.files import PROCESSOR_FILES
 
     files = sorted(
         f for pattern in PROCESSOR_FILES for f in Path(path).glob(pattern) if f.is_file()

@@ -222,12 +222,13 @@ def _resume_point(tcfg: DictConfig, ckpt_root: Path, base: dict, run_key: str) -
         for old in list_checkpoints(ckpt_root):
             check_same_model(old, base)  # never delete another model's checkpoints
             shutil.rmtree(old)
-    _barrier()
+    wait_for_ranks()
     found = find_resume_checkpoint(ckpt_root, base, run_key)
     return found if ck.resume else None
 
 
-def _barrier() -> None:
+def wait_for_ranks() -> None:
+    """Wait for every rank (a no-op without an initialised process group)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -275,7 +276,7 @@ def run(cfg: DictConfig) -> Path:
             },
             extra={"checkpoints": result.checkpoints},
         )
-    _barrier()
+    wait_for_ranks()
     return out_dir
 
 

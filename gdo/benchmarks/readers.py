@@ -9,7 +9,7 @@ pool and custom readers); files are UTF-8, with or without a byte-order mark.
 
 ``path`` may also be a dataset's root folder exactly as downloaded (MVBench ``json/`` +
 ``video/``, Video-MME ``videomme/*.parquet`` + ``data/``, MLVU, LVBench):
-:func:`gdo.evaluation.layouts.locate` finds the question files and media folders, logs
+:func:`gdo.benchmarks.layouts.locate` finds the question files and media folders, logs
 what it found and records it in ``df.attrs["layout"]``.
 """
 
@@ -25,35 +25,14 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.evaluation.layouts import MediaFinder, locate, mvbench_folders
-from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.benchmarks.layouts import MediaFinder, locate, mvbench_folders
+from gdo.benchmarks.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.benchmarks.schema import GROUP_FIELDS, KINDS, QUESTION_COLUMNS
 from gdo.media.paths import is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
 
-KINDS = ("mvbench", "videomme", "mlvu", "lvbench", "custom")
-QUESTION_COLUMNS = [
-    "benchmark",
-    "qid",
-    "question",
-    "options",
-    "answer_letter",
-    "media_kind",
-    "media",
-    "video_missing",
-    "file",
-    "record",
-    "variant",
-]
-# Breakdown fields of each benchmark (the first one is its macro-average unit, if any).
-GROUP_FIELDS: dict[str, list[str]] = {
-    "mvbench": ["subtask"],
-    "videomme": ["duration", "domain", "sub_category", "task_type"],
-    "mlvu": ["task_type"],
-    "lvbench": ["type", "question_type", "time_reference"],
-    "custom": ["subtask"],
-}
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "mvbench": ("video", "question", "candidates", "answer"),
     "videomme": ("question_id", "videoID", "question", "options", "answer"),
@@ -75,7 +54,7 @@ def read_benchmark(
 
     ``kind`` is ``mvbench | videomme | mlvu | lvbench | custom``. ``path`` is a question
     file, a folder of them, or the dataset's root folder as downloaded (the question
-    files and media folders are then found, :mod:`gdo.evaluation.layouts`, and
+    files and media folders are then found, :mod:`gdo.benchmarks.layouts`, and
     described in ``df.attrs["layout"]``). ``media_root`` is the folder video paths
     resolve against (default: the question file's folder, or the media folders found
     under a dataset root). MVBench takes ``media_map`` (subtask -> video folder under
@@ -89,8 +68,8 @@ def read_benchmark(
     if not path.exists():
         raise InputError(str(path), None, None, f"a {kind} benchmark file or folder", got="nothing")
     if kind == "custom":
-        # JSONL / CSV / parquet with every problem reported by line (gdo.evaluation.custom).
-        from gdo.evaluation.custom import read_custom
+        # JSONL / CSV / parquet with every problem reported by line (gdo.benchmarks.custom).
+        from gdo.benchmarks.custom import read_custom
 
         return read_custom(path, media_root)
     layout = locate(path, kind, media_root) if path.is_dir() else None

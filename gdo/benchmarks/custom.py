@@ -35,12 +35,13 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.evaluation.options import (
+from gdo.benchmarks.options import (
     LETTERS,
     answer_to_letter,
     split_option_lines,
     strip_letter_prefix,
 )
+from gdo.benchmarks.schema import QUESTION_COLUMNS
 from gdo.media.paths import IMAGE_EXTS, VIDEO_EXTS, is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
@@ -388,7 +389,6 @@ def read_custom(path: str | Path, media_root: str | Path | None = None) -> pd.Da
     how many more there are); media files that do not exist are flagged ``video_missing``
     and logged with their line, like missing videos of the other suites.
     """
-    from gdo.evaluation.readers import QUESTION_COLUMNS
 
     res = check_custom(path, media_root)
     if res.fatal:
