@@ -6,11 +6,37 @@ Public API:
 
 - ``read_benchmark(path, kind, media_root=None) -> DataFrame``: ``path`` may be the
   dataset's folder as downloaded (``gdo.benchmarks.layouts.locate`` finds its files)
-- ``KINDS``, ``QUESTION_COLUMNS``, ``GROUP_FIELDS`` (``gdo.benchmarks.schema``)
+- ``register_kind(BenchmarkKind(...))``, ``get_kind(name)``: the one table of benchmark
+  kinds (``gdo.benchmarks.kinds``); ``KINDS`` / ``GROUP_FIELDS`` read it
+- ``QUESTION_COLUMNS`` (``gdo.benchmarks.schema``)
 - ``gdo benchmark check FILE`` = ``gdo.benchmarks.check.main``: every problem of a custom file
 """
 
+# readers.py registers gdo's own kinds when imported.
+from gdo.benchmarks.custom import read_custom
+from gdo.benchmarks.kinds import (
+    GROUP_FIELDS,
+    KINDS,
+    BenchmarkKind,
+    Form,
+    Prompt,
+    Rule,
+    get_kind,
+    register_kind,
+)
 from gdo.benchmarks.readers import read_benchmark
-from gdo.benchmarks.schema import GROUP_FIELDS, KINDS, QUESTION_COLUMNS
+from gdo.benchmarks.schema import QUESTION_COLUMNS
 
-__all__ = ["GROUP_FIELDS", "KINDS", "QUESTION_COLUMNS", "read_benchmark"]
+__all__ = [
+    "GROUP_FIELDS",
+    "KINDS",
+    "QUESTION_COLUMNS",
+    "BenchmarkKind",
+    "Form",
+    "Prompt",
+    "Rule",
+    "get_kind",
+    "read_benchmark",
+    "read_custom",
+    "register_kind",
+]

@@ -12,7 +12,8 @@ class BenchmarkConf:
 
     # The name used in output files and the frontier table (e.g. mvbench, videomme).
     name: str = ""
-    # Reader: mvbench | videomme | mlvu | lvbench | custom
+    # A registered benchmark kind (gdo.benchmarks.kinds): mvbench | videomme | mlvu |
+    # lvbench | custom, or one a plugin registers
     kind: str = "mvbench"
     # A question file (json / jsonl / parquet), a folder of them, or the dataset's folder as
     # downloaded (MVBench/, Video-MME/, MLVU_Test/, LVBench/: its files are found).

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.benchmarks.readers import GROUP_FIELDS, read_benchmark
+from gdo.benchmarks import GROUP_FIELDS, read_benchmark
 from gdo.evaluation import time_control
 from gdo.evaluation.aggregate import aggregate, score_predictions
 from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
