@@ -12,10 +12,10 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 
 from gdo.scoring.config import STRATUM_FIELDS, MixConf
+from gdo.selection.kinds import goal_kind
 from gdo.utils.checks import check_all_set, check_choice, check_range
 from gdo.utils.errors import ConfigError
 
-GOAL_KINDS = ("gdo", "uniform")
 RELAX_POLICIES = ("error", "warn")
 
 
@@ -123,7 +123,7 @@ def check_goal(goal: Any) -> None:
         f"goal '{name}'" if name else "the goal",
         "the goal's file, conf/goal/<name>.yaml, as every preset does",
     )
-    check_choice("goal.kind", goal.kind, GOAL_KINDS)
+    goal_kind(goal.kind)  # a registered kind (gdo.selection.kinds)
     check_range("goal.min_count", goal.min_count, 0)
     check_range("goal.max_count", goal.max_count, 1)
     if int(goal.min_count) > int(goal.max_count):

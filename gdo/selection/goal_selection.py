@@ -11,6 +11,7 @@ import pandas as pd
 from gdo.selection.budget import Budget, resolve_budget
 from gdo.selection.config import check_goal, check_select
 from gdo.selection.fill import Candidates, Selection, Spec, select
+from gdo.selection.kinds import goal_kind
 from gdo.selection.prepare import build_candidates, floors_for, goal_scores, vds3_target
 
 
@@ -64,7 +65,8 @@ def select_goal(
         use_vds3="vds" not in dropped,
     )
     floors, notes = floors_for(goal, cands.group_names, budget.value)
-    if goal.kind == "uniform":
+    kind = goal_kind(goal.kind)
+    if not kind.ranked:  # a random draw has no source floors
         floors[:] = 0
     spec = Spec(
         budget=budget.value,
@@ -77,7 +79,7 @@ def select_goal(
         vds3_positives=vds3_target(goal, budget.value, dropped),
         floors=floors,
     )
-    if "vds" in dropped and goal.kind != "uniform":
+    if "vds" in dropped and kind.ranked:
         notes["vds3_positives"] = "skipped: the score ablation dropped VDS (no vds3)"
     sel = select(cands, spec, goal)
     return GoalSelection(sel, budget, score, strata, excluded, notes, cands, spec)

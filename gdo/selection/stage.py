@@ -24,6 +24,7 @@ from gdo.selection.goal_file import (
     with_file_relevance,
 )
 from gdo.selection.goal_selection import GoalSelection, select_goal
+from gdo.selection.kinds import goal_kind
 from gdo.selection.prepare import (
     stratum_labels,
 )
@@ -39,12 +40,14 @@ log = logging.getLogger(__name__)
 def reference_count_for(cfg) -> int | None:
     """Uni-Nx reference: ``goal.reference_count`` or the size of another goal's subset."""
     goal = cfg.goal
-    if goal.kind != "uniform":
+    if not goal_kind(goal.kind).sized_by_reference:
         return None
     if goal.reference_count is not None:
         return int(goal.reference_count)
     if not goal.reference_goal:
-        raise ConfigError("goal.kind=uniform needs goal.reference_count or goal.reference_goal")
+        raise ConfigError(
+            f"goal.kind={goal.kind} needs goal.reference_count or goal.reference_goal"
+        )
     mdir = work_dir(cfg) / "subsets" / str(goal.reference_goal)
     m = read_manifest(mdir)
     if m is None:
