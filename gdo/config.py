@@ -110,6 +110,9 @@ class GdoConfig:
     run: RunConf = field(default_factory=RunConf)
     # Free-form notes an experiment may carry into manifests and reports.
     notes: dict[str, Any] = field(default_factory=dict)
+    # Modules imported before the stage runs (gdo.utils.plugins): their registrations add
+    # descriptors, benchmark kinds, ... from outside the package.
+    plugins: list[str] = field(default_factory=list)
 
 
 def unknown_keys(node: Any, path: str = "") -> list[str]:
