@@ -14,7 +14,7 @@ import yaml
 from gdo.cli import COMMANDS, conf_dir, resolve
 from gdo.registries import registries
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _yaml_files(group: str) -> list[dict]:
@@ -30,10 +30,14 @@ def test_the_four_extension_points() -> None:
 def test_every_stage_runs_is_a_command_and_is_documented() -> None:
     from gdo.config import RunConf
 
-    pipeline = next(ln for ln in (DOCS / "ARCHITECTURE.md").read_text().splitlines() if "─►" in ln)
+    pipeline = next(
+        ln for ln in (REPO / "docs/ARCHITECTURE.md").read_text().splitlines() if "─►" in ln
+    )
     for name, spec in registries()["stage"].items():
         assert name in RunConf().stages, f"stage {name}: not in run.stages' default"
-        assert name in re.findall(r"[a-z_]+", pipeline), f"stage {name}: not in ARCHITECTURE.md"
+        assert name in re.findall(r"[a-z_]+", pipeline), (
+            f"stage {name}: not in docs/ARCHITECTURE.md"
+        )
         assert COMMANDS[name][0] == spec.steps[0], f"stage {name}: no `gdo {name}` command"
         for target in spec.steps:
             assert callable(resolve(target)), target
@@ -41,7 +45,7 @@ def test_every_stage_runs_is_a_command_and_is_documented() -> None:
 
 def test_every_descriptor_has_its_config_item_and_docs_row() -> None:
     items = yaml.safe_load((conf_dir() / "descriptors" / "default.yaml").read_text())["items"]
-    method = (DOCS / "METHOD.md").read_text()
+    method = (REPO / "docs/METHOD.md").read_text()
     for name in registries()["descriptor"]:
         assert name in items, f"descriptor {name}: no item in conf/descriptors/default.yaml"
         assert f"`{name}`" in method, f"descriptor {name}: not in docs/METHOD.md's table"
@@ -49,15 +53,17 @@ def test_every_descriptor_has_its_config_item_and_docs_row() -> None:
 
 def test_every_benchmark_kind_has_a_config_and_a_format_section() -> None:
     kinds = {b.get("kind") for f in _yaml_files("eval") for b in f.get("benchmarks") or []}
-    formats = (DOCS / "FORMATS.md").read_text()
+    formats = (REPO / "docs/FORMATS.md").read_text()
     for name in registries()["benchmark kind"]:
         assert name in kinds, f"benchmark kind {name}: no suite of conf/eval/*.yaml has it"
-        assert re.search(rf"^#+ .*`kind: {name}`", formats, re.M), f"{name}: no FORMATS.md section"
+        assert re.search(rf"^#+ .*`kind: {name}`", formats, re.M), (
+            f"{name}: no docs/FORMATS.md section"
+        )
 
 
 def test_every_goal_kind_has_a_goal_file_and_docs() -> None:
     kinds = {f.get("kind") for f in _yaml_files("goal")}
-    method = (DOCS / "METHOD.md").read_text()
+    method = (REPO / "docs/METHOD.md").read_text()
     for name in registries()["goal kind"]:
         assert name in kinds, f"goal kind {name}: no conf/goal/*.yaml has kind: {name}"
         assert f"`kind: {name}`" in method, f"goal kind {name}: not in docs/METHOD.md"
