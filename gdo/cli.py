@@ -15,27 +15,22 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from pathlib import Path
 
 from gdo import __version__
+from gdo.stages import STAGES
+from gdo.utils.conf import conf_dir
 
-# command -> (stage function, one-line help)
+# command -> (function, one-line help): `gdo run`, every stage (gdo.stages.STAGES: its first
+# step; `gdo describe` writes the shards, `gdo describe merge` joins them) and the commands
+# of one step that `gdo run` calls as part of a stage or not at all.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gdo.pipeline:run", "the main job: every stage end to end, skipping fresh ones"),
-    "world": ("gdo.world.stage:run", "generate the embedded synthetic world (pool + benchmarks)"),
+    **{spec.name: (spec.steps[0], spec.help) for spec in STAGES.values()},
     "world_custom": (
         "gdo.world.custom:run",
         "write a custom question set (one skill) from the world",
     ),
-    "pool": ("gdo.pool.stage:run", "read pool files into pool.parquet (single-turn candidates)"),
-    "pretrain": ("gdo.training.pretrain:run", "pre-train the tiny base model on the world"),
-    "describe": ("gdo.descriptors.stage:run", "compute descriptors for every candidate (sharded)"),
-    "describe_merge": ("gdo.descriptors.stage:merge", "merge descriptor shards + robust z-scores"),
-    "score": ("gdo.scoring.stage:run", "shared quality score and candidate score"),
-    "select": ("gdo.selection.stage:run", "build the subset of one goal"),
-    "train": ("gdo.training.stage:run", "fine-tune on a subset (Trainer + DeepSpeed)"),
-    "evaluate": ("gdo.evaluation.stage:run", "evaluate every checkpoint on every benchmark"),
-    "frontier": ("gdo.frontier.stage:run", "frontier table, peak match, CIs, plots, report"),
+    "describe_merge": ("gdo.descriptors.merge:merge", "merge descriptor shards + robust z-scores"),
 }
 # Two-word commands: `gdo describe merge` -> describe_merge.
 SUBCOMMANDS = {("describe", "merge"): "describe_merge", ("world", "custom"): "world_custom"}
@@ -50,21 +45,10 @@ PLAIN: dict[str, tuple[str, str]] = {
         "paired accuracy deltas of two runs' frontiers (RUN_A RUN_B, bootstrap CIs)",
     ),
     "benchmark check": (
-        "gdo.evaluation.check:main",
+        "gdo.benchmarks.check:main",
         "validate a custom benchmark file (every problem with its row)",
     ),
 }
-
-
-def conf_dir() -> Path:
-    """The Hydra config tree: ``$GDO_CONF_DIR``, else the installed package's ``gdo/conf``
-    (a wheel ships the repository's ``conf/`` there), else the checkout's ``conf/``."""
-    env = os.environ.get("GDO_CONF_DIR")
-    if env:
-        return Path(env)
-    package = Path(__file__).resolve().parent
-    installed = package / "conf"
-    return installed if (installed / "config.yaml").is_file() else package.parent / "conf"
 
 
 def usage() -> str:
@@ -139,6 +123,9 @@ def _task(cfg) -> object:
     from gdo.utils.errors import GdoError
 
     try:
+        from gdo.utils.plugins import load_plugins
+
+        load_plugins(cfg.plugins)  # before the check: they may register what cfg names
         gdo.config.check_config(cfg)
         from gdo.media.config import apply_media
 

@@ -74,7 +74,7 @@ def compare_runs(
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per (benchmark, goal pair): accuracies, delta A - B and its paired interval."""
-    from gdo.frontier.analysis import _delta_ci  # gdo.frontier's paired bootstrap
+    from gdo.frontier.analysis import delta_ci  # gdo.frontier's paired bootstrap
 
     if (goal_a is None) != (goal_b is None):
         raise InputError(None, None, "RUN:GOAL", "a goal on both sides or on neither")
@@ -92,7 +92,7 @@ def compare_runs(
             if fa.empty or fb.empty:
                 continue
             kind = str(fa["kind"].iloc[0])
-            iv, unpaired = _delta_ci(fa, fb, str(bench), kind, n_boot, ci, seed)
+            iv, unpaired = delta_ci(fa, fb, str(bench), kind, n_boot, ci, seed)
             acc_a, acc_b = float(fa["accuracy"].mean()), float(fb["accuracy"].mean())
             out.append(
                 {

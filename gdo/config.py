@@ -23,6 +23,7 @@ from gdo.pool.config import PoolConf, check_pool
 from gdo.scoring.config import ScoreConf
 from gdo.selection.config import GoalConf, SelectConf, check_goal, check_select
 from gdo.training.config import TrainingConf
+from gdo.utils.checks import check_all_set
 from gdo.utils.errors import ConfigError
 from gdo.world.config import WorldConf
 
@@ -109,6 +110,9 @@ class GdoConfig:
     run: RunConf = field(default_factory=RunConf)
     # Free-form notes an experiment may carry into manifests and reports.
     notes: dict[str, Any] = field(default_factory=dict)
+    # Modules imported before the stage runs (gdo.utils.plugins): their registrations add
+    # descriptors, benchmark kinds, ... from outside the package.
+    plugins: list[str] = field(default_factory=list)
 
 
 def unknown_keys(node: Any, path: str = "") -> list[str]:
@@ -155,6 +159,9 @@ def check_config(cfg: Any) -> None:
         )
     check_media(cfg.media)
     check_pool(cfg.pool)
+    check_all_set(
+        cfg.score.mix, "score.mix", f"score '{cfg.score.name}'", "its conf/score/<name>.yaml"
+    )
     check_goal(cfg.goal)
     check_select(cfg.select)
 

@@ -23,27 +23,25 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from gdo.cli import conf_dir, resolve
+from gdo.cli import resolve
+from gdo.stages import STAGES
+from gdo.utils.conf import conf_dir
 from gdo.utils.errors import ConfigError, InputError, StepError
 from gdo.utils.io import atomic_write_json
 from gdo.utils.manifest import MANIFEST
 from gdo.utils.progress import progress
-from gdo.utils.stage import work_dir, world_dir
+from gdo.utils.stage import work_dir
 
 log = logging.getLogger(__name__)
 
 # Artifacts that depend neither on the seed nor on goal/score weights: shared by link.
 SHARED = ("pool", "base_model", "descriptors")
 # The stages that write them (and the world): run once, in the folder that owns them.
-SHARED_STAGES = frozenset({"world", "pool", "pretrain", "describe"})
+SHARED_STAGES = frozenset(name for name, spec in STAGES.items() if spec.shared)
 
 
 # Steps that torchrun launches on run.nproc_per_node ranks: target -> `gdo` command.
-DISTRIBUTED = {
-    "gdo.descriptors.stage:run": "describe",
-    "gdo.training.stage:run": "train",
-    "gdo.evaluation.stage:run": "evaluate",
-}
+DISTRIBUTED = {spec.steps[0]: spec.command for spec in STAGES.values() if spec.distributed}
 
 
 @dataclass(frozen=True)
@@ -66,30 +64,16 @@ def plan(cfg: DictConfig) -> list[Step]:
     goals = gdo_goals + [g for g in cfg.run.goals if g.startswith("uniform") and g not in shared]
     steps: list[Step] = []
     for stage in wanted:
-        if stage == "world":
-            steps.append(Step("world", "gdo.world.stage:run"))
-        elif stage == "pool":
-            steps.append(Step("pool", "gdo.pool.stage:run"))
-        elif stage == "pretrain":
-            steps.append(Step("pretrain", "gdo.training.pretrain:run"))
-        elif stage == "describe":
-            steps.append(Step("describe", "gdo.descriptors.stage:run"))
-            steps.append(Step("describe", "gdo.descriptors.stage:merge"))
-        elif stage == "score":
-            steps.append(Step("score", "gdo.scoring.stage:run"))
-        elif stage == "select":
-            steps += [Step("select", "gdo.selection.stage:run", g) for g in goals]
-        elif stage == "train":
-            steps += [Step("train", "gdo.training.stage:run", g) for g in goals]
-        elif stage == "evaluate":
-            steps.append(Step("evaluate", "gdo.evaluation.stage:run"))
-        elif stage == "frontier":
-            steps.append(Step("frontier", "gdo.frontier.stage:run"))
-        else:
+        spec = STAGES.get(stage)
+        if spec is None:
             raise ConfigError(
-                f"run.stages: unknown stage '{stage}'; expected one of world, pool, pretrain, "
-                "describe, score, select, train, evaluate, frontier"
+                f"run.stages: unknown stage '{stage}'; expected one of {', '.join(STAGES)}"
             )
+        for target in spec.steps:
+            if spec.per_goal:
+                steps += [Step(stage, target, g) for g in goals]
+            else:
+                steps.append(Step(stage, target))
     return steps
 
 
@@ -249,19 +233,7 @@ def link_shared(cfg: DictConfig) -> None:
 
 def forget(cfg: DictConfig, step: Step) -> None:
     """Drop a stage's manifest so that the stage runs again (``run.force``)."""
-    base = work_dir(cfg)
-    folders = {
-        "world": [world_dir(cfg)],
-        "pool": [base / "pool"],
-        "pretrain": [base / "base_model"],
-        "describe": [base / "descriptors"],
-        "score": [base / "scores"],
-        "select": [base / "subsets" / str(step.goal)],
-        "train": [base / "train" / str(step.goal)],
-        "evaluate": list((base / "eval").glob("*/*")) if (base / "eval").exists() else [],
-        "frontier": [base / "frontier"],
-    }[step.stage]
-    for folder in folders:
+    for folder in STAGES[step.stage].outputs(cfg, step.goal):
         (Path(folder) / MANIFEST).unlink(missing_ok=True)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from gdo.benchmarks.check import main as check_main
 from gdo.evaluation import read_benchmark
-from gdo.evaluation.check import main as check_main
 from gdo.media import MediaError
 from gdo.pool import build_pool, read_candidates
 from gdo.pool.schema import make_uid

@@ -69,3 +69,85 @@ def test_the_command_override_joins_the_user_overrides() -> None:
     assert with_command(["--cfg", "job"], "select") == ["--cfg", "job", "command=select"]
     # A command=... among the overrides never replaces the subcommand's own.
     assert with_command(["command=run", "a=1"], "describe") == ["command=describe", "a=1"]
+
+
+def _leaves(node: dict, prefix: str = "") -> list[str]:
+    """Dotted paths of a plain config dict's values (an empty dict or list is a value)."""
+    out = []
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            out += _leaves(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def test_the_goal_schema_has_no_defaults() -> None:
+    # A default in GoalConf is a number a goal file silently gets when it omits the key.
+    from omegaconf import OmegaConf
+
+    from gdo.selection.config import GoalConf
+
+    bare = OmegaConf.missing_keys(OmegaConf.structured(GoalConf))
+    stated = _leaves(OmegaConf.to_container(compose(["goal=temp_plus"]).goal))
+    assert sorted(stated) == sorted(bare)
+
+
+@pytest.mark.parametrize("goal", sorted(p.stem for p in (conf_dir() / "goal").glob("*.yaml")))
+def test_every_goal_preset_states_every_key(goal: str) -> None:
+    from omegaconf import OmegaConf
+
+    from gdo.config import check_config
+
+    cfg = compose([f"goal={goal}"])
+    assert not OmegaConf.missing_keys(cfg.goal)
+    check_config(cfg)
+
+
+def _partial_goal(tmp_path, drop: tuple[str, ...]) -> str:
+    """A copy of conf/goal/temp.yaml without the lines starting with ``drop``, as goal
+    ``partial`` in a config search path of its own; returns the search path override."""
+    lines = (conf_dir() / "goal" / "temp.yaml").read_text().splitlines()
+    kept = [ln for ln in lines if not ln.startswith(drop)]
+    (tmp_path / "goal").mkdir()
+    (tmp_path / "goal" / "partial.yaml").write_text(
+        "\n".join(kept).replace("name: temp", "name: partial") + "\n"
+    )
+    return f"hydra.searchpath=[file://{tmp_path}]"
+
+
+def test_an_incomplete_goal_file_fails_with_the_key_name(tmp_path) -> None:
+    from gdo.config import check_config
+    from gdo.utils.errors import ConfigError
+
+    cfg = compose([_partial_goal(tmp_path, ("max_ratio:", "  video:")), "goal=partial"])
+    with pytest.raises(ConfigError) as exc:
+        check_config(cfg)
+    msg = str(exc.value)
+    assert "goal 'partial'" in msg
+    for key in ("goal.max_ratio", "goal.mix.video.q", "goal.mix.video.vds3"):
+        assert key in msg
+    assert "goal.min_count" not in msg  # stated keys are not listed
+
+
+def test_gdo_select_names_the_key_a_goal_file_omits(tmp_path, capsys) -> None:
+    from gdo.cli import main
+
+    search = _partial_goal(tmp_path, ("score_floor_quantile:",))
+    rc = main(["select", search, "goal=partial", f"paths.root_dir={tmp_path}"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "goal.score_floor_quantile" in err and "Traceback" not in err
+
+
+def test_an_incomplete_score_mix_fails_with_the_key_name() -> None:
+    from omegaconf import open_dict
+
+    from gdo.config import check_config
+    from gdo.utils.errors import ConfigError
+
+    cfg = compose([])
+    with open_dict(cfg):
+        cfg.score.mix.base.rarity = "???"
+    with pytest.raises(ConfigError, match=r"score 'default' does not set score\.mix\.base\.rarity"):
+        check_config(cfg)

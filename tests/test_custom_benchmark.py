@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gdo.benchmarks.check import main as check_main
 from gdo.evaluation import read_benchmark
-from gdo.evaluation.check import main as check_main
 from gdo.utils.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,7 +105,7 @@ def test_missing_media_file_is_reported_and_flagged_not_dropped(tmp_path, capsys
     path = _jsonl(tmp_path / "bench.jsonl", rows)
     rc, out = _check(path, capsys)
     assert rc == 1 and "line 2, field 'media'" in out and "does not exist" in out
-    with caplog.at_level(logging.WARNING, logger="gdo.evaluation.custom"):
+    with caplog.at_level(logging.WARNING, logger="gdo.benchmarks.custom"):
         df = read_benchmark(path, "custom")
     assert list(df["qid"]) == ["q1", "q2"] and list(df["video_missing"]) == [False, True]
     assert "line 2" in caplog.text and "gone.mp4" in caplog.text
@@ -213,9 +213,9 @@ def test_world_custom_set_is_valid_balanced_and_one_skill(cfg_factory) -> None:
 def _scored_pool(root: Path):
     """A scored synthetic pool whose questions are about colour order or counting."""
     from conftest import compose
+    from synthetic import make_pool
 
     from gdo.scoring.stage import run as score_run
-    from gdo.selection.synthetic import make_pool
 
     pool, desc, _ = make_pool(800, seed=5)
     order = pool.index % 3 == 0

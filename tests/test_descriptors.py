@@ -13,7 +13,6 @@ from gdo.descriptors.base import BatchContext
 from gdo.descriptors.coverage import Coverage, coverage_features, rgb_stats
 from gdo.descriptors.difficulty import Difficulty
 from gdo.descriptors.goal_relevance import GoalRelevance, column_name
-from gdo.descriptors.merge import robust_z
 from gdo.descriptors.motion import Motion, motion_stats
 from gdo.descriptors.self_consistency import SelfConsistency, mean_pairwise_jaccard, uid_seed
 from gdo.descriptors.temporal_necessity import TemporalNecessity, parse_verdict, regex_tnc
@@ -208,18 +207,6 @@ def test_sc_does_not_depend_on_batch_composition() -> None:
     other_seed = sc.describe(BatchContext(rows, FakeVLM(), seed=8))["sc"]
     assert other_seed != together
     assert uid_seed(7, "u1") == uid_seed(7, "u1") != uid_seed(7, "u2")
-
-
-def test_robust_z() -> None:
-    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
-    z = robust_z(x)
-    # median 3, IQR 4 - 2 = 2 -> scale 2 / 1.349
-    np.testing.assert_allclose(z[:5], (x[:5] - 3.0) / (2.0 / 1.349))
-    assert np.isnan(z[5])
-    # IQR 0 (most values equal): the tail keeps its order instead of dividing by 0.
-    tail = robust_z(np.array([0.0] * 9 + [5.0, 9.0]))
-    assert np.all(np.isfinite(tail)) and tail[-1] > tail[-2] > 0 == tail[0]
-    assert np.all(robust_z(np.ones(4)) == 0)
 
 
 def test_rgb_stats_and_coverage_feature_is_27d(tmp_path) -> None:

@@ -22,9 +22,9 @@ from test_descriptors_helpers import (
 )
 
 from gdo.descriptors.clips import shard_key
-from gdo.descriptors.merge import MergeError
+from gdo.descriptors.merge import MergeError, merge
 from gdo.descriptors.shards import open_shard, read_shard, shard_of
-from gdo.descriptors.stage import merge, run
+from gdo.descriptors.stage import run
 from gdo.utils.errors import InputError
 from gdo.utils.manifest import read_manifest
 from gdo.utils.stage import work_dir

@@ -20,8 +20,9 @@ from conftest import compose, kill_once_written
 from test_descriptors_helpers import shard_file
 
 from gdo.descriptors.clips import shard_key
+from gdo.descriptors.merge import merge
 from gdo.descriptors.shards import read_shard
-from gdo.descriptors.stage import merge, run
+from gdo.descriptors.stage import run
 from gdo.utils.stage import work_dir, world_dir
 
 REPO = Path(__file__).resolve().parents[1]

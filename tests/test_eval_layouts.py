@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gdo.benchmarks.layouts import locate
 from gdo.evaluation import read_benchmark
-from gdo.evaluation.layouts import locate
 from gdo.evaluation.stage import _questions_key
 from gdo.utils.errors import InputError
 
@@ -62,7 +62,7 @@ def test_mvbench_main_release_root(tmp_path, caplog) -> None:
     touch(root / "video/clevrer/video_validation/video_10005.mp4")
     touch(root / "video/tvqa/frames_fps3_hq/s01e01_seg1/00001.jpg")
     touch(root / "video/tvqa/frames_fps3_hq/s01e01_seg1/00002.jpg")
-    with caplog.at_level(logging.INFO, logger="gdo.evaluation.readers"):
+    with caplog.at_level(logging.INFO, logger="gdo.benchmarks.readers"):
         df = read_benchmark(root, "mvbench")
     by = df.set_index("qid")
     v = root / "video"
@@ -298,3 +298,19 @@ def test_evaluate_records_the_layout_of_a_dataset_folder(cfg_factory, tmp_path) 
     assert summary["n_video_missing"] == 1
     index = json.loads((out / "eval_summary.json").read_text())
     assert index["layouts"]["vm"]["media_roots"] == ["data", "."]
+
+
+def test_one_list_of_video_extensions_in_any_case(tmp_path: Path) -> None:
+    # The folder readers and the custom kind used two lists that disagreed (.m4v, .MP4).
+    from gdo.benchmarks.custom import _media
+    from gdo.benchmarks.layouts import MediaFinder
+
+    (tmp_path / "a.m4v").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.MOV").write_bytes(b"")
+    finder = MediaFinder([tmp_path / "none"], search_root=tmp_path)
+    kw = {"file": "q.json", "where": "row 1", "field": "video"}
+    assert MediaFinder([tmp_path]).video("a", **kw) == tmp_path / "a.m4v"  # a bare id
+    assert finder.video("b.MOV", **kw) == tmp_path / "sub" / "b.MOV"  # found by file name
+    for name in ("a.m4v", "b.MOV", "c.MP4"):
+        assert _media(name, "media", tmp_path)[0] == "video"

@@ -11,8 +11,9 @@ import pytest
 from test_eval_stage import _cfg
 from test_eval_support import make_training
 
-from gdo.evaluation import export_lmms_eval, import_lmms_eval, lmms_eval_command
+from gdo.evaluation import export_lmms_eval, lmms_eval_command
 from gdo.evaluation.lmms_eval import lmms_model_name
+from gdo.frontier import import_lmms_eval
 from gdo.frontier.stage import run as frontier
 from gdo.utils.errors import ConfigError
 

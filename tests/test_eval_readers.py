@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gdo.benchmarks.options import answer_to_letter, split_option_lines
 from gdo.evaluation import read_benchmark
-from gdo.evaluation.options import answer_to_letter, split_option_lines
 from gdo.utils.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures" / "benchmarks"

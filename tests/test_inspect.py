@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from conftest import compose
 from PIL import Image
+from synthetic import make_pool
 
 from gdo.cli import main as gdo_main
 from gdo.inspect.load import build_view, goal_from_manifest, resolve
 from gdo.media.testing import write_video
 from gdo.scoring.stage import run as score_run
 from gdo.selection.stage import run as select_run
-from gdo.selection.synthetic import make_pool
 
 CHROMIUM = next(
     (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),

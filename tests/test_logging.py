@@ -104,9 +104,10 @@ def test_curves_use_samples_as_their_x_axis(fake_wandb, cfg_factory, tmp_path) -
 
 
 def test_select_logs_its_subset_as_an_artifact(fake_wandb, tmp_path) -> None:
+    from synthetic import make_pool
+
     from gdo.scoring.stage import run as score_run
     from gdo.selection.stage import run as select_run
-    from gdo.selection.synthetic import make_pool
 
     pool, desc, _ = make_pool(400, seed=2)
     wd = tmp_path / "outputs" / "s"

@@ -188,3 +188,18 @@ def test_json_extension_holding_jsonl_and_a_single_pretty_record(tmp_path: Path)
     single = tmp_path / "one.json"
     single.write_text(json.dumps(lines[1], indent=2))
     assert read_candidates(single)["answer"].tolist() == ["y"]
+
+
+def test_uid_digests_spell_the_same_uids_as_make_uid() -> None:
+    # The pool readers take a record's uids from uid_digests, the world from make_uid:
+    # both come from the one key in gdo.pool.schema (turns past 255 included).
+    import hashlib
+
+    from gdo.pool.schema import UID_BYTES, uid_digests
+
+    digests = uid_digests("src", "id 7", 300)
+    assert len(digests) == 300
+    for turn in (0, 1, 9, 10, 255, 256, 299):
+        assert digests[turn][:UID_BYTES].hex() == make_uid("src", "id 7", turn)
+    key = b"src\x1fid 7\x1f0"
+    assert make_uid("src", "id 7", 0) == hashlib.sha1(key).hexdigest()[:16]  # stable format

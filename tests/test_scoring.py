@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import compose
+from synthetic import make_pool
 
-from gdo.scoring.quality import quality_score, robust_z, sigmoid
+from gdo.scoring.quality import quality_score, sigmoid
 from gdo.scoring.stage import score_candidates
-from gdo.selection.synthetic import make_pool
 from gdo.utils.errors import ConfigError, InputError
 
 
@@ -112,15 +112,6 @@ def test_ablations_drop_their_term(ablation: str) -> None:
 def test_unknown_drop_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="ssc"):
         quality_score(_desc(), compose(["score.drop=[ssc]"]).score)
-
-
-def test_robust_z() -> None:
-    x = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
-    z = robust_z(x)
-    assert z[2] == 0.0  # the median
-    assert z[3] == pytest.approx(1.0 / (2.0 / 1.349))
-    assert np.all(robust_z(np.ones(5)) == 0)
-    assert np.isnan(robust_z(np.array([1.0, np.nan, 2.0, 3.0]))[1])
 
 
 def test_score_candidates_counts_every_exclusion(score_conf) -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import compose
 from scipy import stats
+from synthetic import make_candidates, make_pool
 
 from gdo.scoring.stage import score_candidates
 from gdo.selection.budget import resolve_budget
@@ -18,7 +19,6 @@ from gdo.selection.fill import (
     select,
 )
 from gdo.selection.stage import select_goal
-from gdo.selection.synthetic import make_candidates, make_pool
 from gdo.utils.errors import ConfigError, InfeasibleError
 
 GDO_GOALS = ("minloss", "diverse", "temp", "temp_plus")
@@ -187,7 +187,8 @@ def test_text_only_candidates_have_their_own_oversample_factor() -> None:
             "temporal_video": [False, False, True, False],
         }
     )
-    w = quota_weights(scores, OversampleConf(image=1.0, text=0.25, temporal=2.0))
+    factors = OversampleConf(image=1.0, short_video=1.0, long_video=1.0, text=0.25, temporal=2.0)
+    w = quota_weights(scores, factors)
     np.testing.assert_allclose(w, [1.0, 0.25, 2.0, 0.25])
     goal = compose(["goal=temp_plus", "goal.oversample.text=-1"]).goal
     with pytest.raises(ConfigError, match="goal.oversample.text"):

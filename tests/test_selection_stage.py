@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import compose
+from synthetic import make_pool
 
 from gdo.scoring.stage import run as score_run
 from gdo.selection.stage import run as select_run
-from gdo.selection.synthetic import make_pool
 from gdo.utils.errors import InputError
 
 FILES = ("subset.parquet", "train.json", "train.jsonl")

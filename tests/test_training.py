@@ -264,3 +264,16 @@ def test_slurm_tasks_become_torch_ranks(monkeypatch) -> None:
     monkeypatch.setenv("SLURM_PROCID", "5")
     _slurm_env()
     assert os.environ["RANK"] == "11"
+
+
+@pytest.mark.parametrize("preset", ["zero2", "zero3"])
+def test_ds_config_command_renders_what_the_config_composes(preset: str, tmp_path: Path) -> None:
+    # `python -m gdo.training.ds_config` reads the preset on its schema, without composing
+    # the root config (gdo.training does not import gdo.config or gdo.cli).
+    from gdo.training.ds_config import main
+
+    assert main([preset, str(tmp_path / "ds.json")]) == 0
+    composed = render_deepspeed(compose([f"training/deepspeed={preset}"]).training.deepspeed)
+    assert json.loads((tmp_path / "ds.json").read_text()) == composed
+    with pytest.raises(ConfigError, match="no DeepSpeed preset 'zero9'"):
+        main(["zero9", str(tmp_path / "x.json")])

@@ -20,8 +20,11 @@ COLOURS = {"red": (230, 30, 30), "green": (30, 200, 40), "blue": (40, 80, 255)}
 
 
 def write_perception(world: Path, n: int = 24, missing: int = 1) -> None:
-    """``<world>/pretrain/perception.json`` with image colour questions (+ missing media)."""
+    """``<world>/pretrain/perception.json`` with image colour questions (+ missing media),
+    and the world's ``vocabulary.json``."""
     from PIL import Image
+
+    from gdo.world import vocabulary
 
     media = world / "media" / "pre"
     media.mkdir(parents=True)
@@ -45,6 +48,7 @@ def write_perception(world: Path, n: int = 24, missing: int = 1) -> None:
         )
     (world / "pretrain").mkdir(parents=True)
     (world / "pretrain" / "perception.json").write_text(json.dumps(records))
+    (world / "vocabulary.json").write_text(json.dumps(vocabulary()))
 
 
 @pytest.fixture
@@ -92,3 +96,20 @@ def test_pretrain_recipe_budget_and_no_deepspeed() -> None:
     assert r.max_steps == 16  # ceil(1000 / (32 x 2))
     assert r.deepspeed.stage == 0 and r.lr == cfg.training.pretrain.lr
     assert not r.bf16 and not any(r.freeze.values())
+
+
+def test_pretrain_reads_the_worlds_vocabulary_file(tmp_path: Path) -> None:
+    from gdo.training.pretrain import world_vocabulary
+    from gdo.utils.errors import InputError
+    from gdo.world import vocabulary
+
+    cfg = compose([f"paths.root_dir={tmp_path}"])
+    world = Path(cfg.paths.world_dir)
+    with pytest.raises(InputError, match="run `gdo world` first"):
+        world_vocabulary(cfg)
+    world.mkdir(parents=True)
+    (world / "vocabulary.json").write_text(json.dumps(vocabulary()))
+    assert world_vocabulary(cfg) == vocabulary()
+    (world / "vocabulary.json").write_text('{"red": 1}')
+    with pytest.raises(InputError, match="a JSON list of words"):
+        world_vocabulary(cfg)

@@ -195,7 +195,7 @@ def test_benchmarks_in_real_schemas(world: Path) -> None:
 
 
 def test_benchmarks_use_the_evaluation_readers(world: Path) -> None:
-    readers = pytest.importorskip("gdo.evaluation.readers")
+    readers = pytest.importorskip("gdo.benchmarks.readers")
     bench = pd.read_parquet(world / "benchmarks" / "truth.parquet")
     for e in json.loads((world / "benchmarks" / "index.json").read_text()):
         df = readers.read_benchmark(world / e["path"], e["kind"], world / e["media_root"])

@@ -37,10 +37,59 @@ def _compose(goal: str):
         return compose(config_name="config", overrides=[f"goal={goal}"])
 
 
+def make_scores_frame(n: int, seed: int = 0, n_groups: int = 12):
+    """A scores.parquet-shaped table of ``n`` rows with compact dtypes (a DataFrame).
+
+    Categoricals are built from codes and scores are float32, so 10M rows take
+    well under 1 GB; the columns are what ``select_goal`` reads.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+
+    def cat(codes, names: list[str]):
+        return pd.Categorical.from_codes(codes, categories=names)
+
+    def f32(x):
+        return x.astype(np.float32, copy=False)
+
+    b = rng.choice(3, size=n, p=[0.45, 0.4, 0.15]).astype(np.int8)
+    is_video = b > 0
+    temporal = is_video & (rng.random(n, dtype=np.float32) < 0.4)
+    dur = np.where(is_video, rng.integers(0, 4, size=n, dtype=np.int8), 4).astype(np.int8)
+    n_clips = max(n // 4, 1)
+    clip = np.where(is_video, rng.integers(1, n_clips, size=n, dtype=np.int32), 0)
+    frame = pd.DataFrame(
+        {
+            "bucket": cat(b, ["image", "short_video", "long_video"]),
+            "duration_bin": cat(dur, ["0-30s", "30-60s", "60-120s", "120-180s", "none"]),
+            "temporal": temporal,
+            "is_mcq": rng.random(n, dtype=np.float32) < 0.4,
+            "qlen_bin": cat(rng.integers(0, 3, size=n, dtype=np.int8), ["q0", "q1", "q2"]),
+            "alen_bin": cat(rng.integers(0, 3, size=n, dtype=np.int8), ["a0", "a1", "a2"]),
+            "source_group": cat(
+                rng.integers(0, n_groups, size=n, dtype=np.int8), [f"g{i}" for i in range(n_groups)]
+            ),
+            "is_video": is_video,
+            "temporal_video": temporal,
+            "video_id": cat(clip, ["", *[f"clip{i}.mp4" for i in range(1, n_clips)]]),
+            "vds3": f32(rng.standard_normal(n, dtype=np.float32) + 0.5 * temporal),
+            "z_q": rng.standard_normal(n, dtype=np.float32),
+            "cluster_hard": rng.random(n, dtype=np.float32),
+            "goal_rel_mvbench": rng.random(n, dtype=np.float32),
+            "text_key": rng.integers(0, 2**62, size=n, dtype=np.int64).astype(np.uint64),
+        }
+    )
+    for comp in ("text_quality", "difficulty", "alignment", "rarity"):
+        frame[comp] = rng.random(n, dtype=np.float32)
+    frame["temporal_bonus"] = temporal.astype(np.float32)
+    return frame
+
+
 def run_one(n: int, seed: int) -> dict:
     """Generate ``n`` candidates, select every goal, return timings and peak memory."""
     from gdo.selection.stage import select_goal
-    from gdo.selection.synthetic import make_scores_frame
 
     cfgs = {g: _compose(g) for g in GOALS}
     t0 = time.perf_counter()
@@ -105,7 +154,7 @@ def write_md(results: list[dict], info: dict, path: Path) -> None:
         "",
         f"Command: `{' '.join(['python experiments/benchmarks/selection.py', *sys.argv[1:]])}` "
         "(one process per size; "
-        "synthetic scores table from `gdo.selection.synthetic.make_scores_frame`, compact "
+        "synthetic scores table from `make_scores_frame` in this script, compact "
         "dtypes: categoricals, float32, uint64 text keys).",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['date']}. "

@@ -105,7 +105,7 @@ def lsh_pairs(sig: np.ndarray, bands: int, group: np.ndarray) -> np.ndarray:
             key = (
                 key * np.uint64(0x100000001B3) + sig[:, band * r + j].astype(np.uint64) * weights[j]
             )
-        found.append(_bucket_pairs(key))
+        found.append(bucket_pairs(key))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(found)
@@ -122,7 +122,7 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
     return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
 
 
-def _bucket_pairs(key: np.ndarray) -> np.ndarray:
+def bucket_pairs(key: np.ndarray) -> np.ndarray:
     """Pairs of rows with equal keys (all pairs in small buckets, a chain in large ones)."""
     order = np.argsort(key, kind="stable")
     k = key[order]

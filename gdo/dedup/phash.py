@@ -19,7 +19,7 @@ import pandas as pd
 from PIL import Image
 from scipy.fft import dct
 
-from gdo.dedup.minhash import _bucket_pairs, sorted_unique
+from gdo.dedup.minhash import bucket_pairs, sorted_unique
 
 log = logging.getLogger("gdo.dedup")
 _BITS = np.uint64(1) << np.arange(64, dtype=np.uint64)
@@ -113,7 +113,7 @@ def media_groups(
         for q in range(4):
             part = (sig[rows, f] >> np.uint64(16 * q)) & np.uint64(0xFFFF)
             key = (kcode << np.uint64(40)) | (np.uint64(f * 4 + q) << np.uint64(16)) | part
-            found.append(_bucket_pairs(key))
+            found.append(bucket_pairs(key))
     pairs = np.concatenate(found) if found else np.zeros((0, 2), np.int64)
     if not len(pairs):
         return parent

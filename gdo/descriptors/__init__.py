@@ -26,8 +26,9 @@ Public API:
 """
 
 from gdo.descriptors.base import BatchContext, Descriptor, register
-from gdo.descriptors.merge import merge, robust_z
+from gdo.descriptors.merge import merge
 from gdo.descriptors.registry import build
 from gdo.descriptors.stage import run
+from gdo.utils.stats import robust_z
 
 __all__ = ["BatchContext", "Descriptor", "build", "merge", "register", "robust_z", "run"]

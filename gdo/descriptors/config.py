@@ -20,7 +20,8 @@ class ShardConf:
 
 @dataclass
 class DescriptorsConf:
-    # name -> {_target_: ..., options}; adding a descriptor never edits the others.
+    # registered name (gdo.descriptors.base.register) -> {options}, in run order; adding a
+    # descriptor never edits the others.
     # An item may carry `enabled: false` (its columns become NaN) or be set to null (dropped).
     items: dict[str, Any] = field(default_factory=dict)
     # Candidates per model pass; 1 reproduces the one-sample-at-a-time loop of the paper's

@@ -69,7 +69,7 @@ def target_questions(target: dict[str, Any]) -> list[str]:
         )
     if kind == "questions":
         return read_questions(path)
-    from gdo.evaluation import read_benchmark
+    from gdo.benchmarks import read_benchmark
 
     bench = read_benchmark(path, kind)
     if isinstance(bench, pd.DataFrame):

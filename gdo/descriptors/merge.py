@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.descriptors.base import reason_kind
+from gdo.descriptors.keys import pool_path, sample_key
 from gdo.descriptors.registry import Item, build
 from gdo.descriptors.shards import read_shard, shard_dir
 from gdo.utils.errors import GdoError
@@ -27,36 +28,11 @@ from gdo.utils.io import atomic_write_parquet
 from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
 from gdo.utils.stage import stage_dir
+from gdo.utils.stats import robust_z
 
 log = logging.getLogger(__name__)
 
 ARTIFACT = "descriptors.parquet"
-IQR_TO_SIGMA = 1.349  # IQR of a standard normal
-MAD_TO_SIGMA = 1.4826
-
-
-def robust_z(x: np.ndarray | pd.Series) -> np.ndarray:
-    """``(x - median) / (IQR / 1.349)``, NaN kept.
-
-    When the IQR is 0 (e.g. ``amm`` when most candidates are still images), the
-    scale falls back to 1.4826 * MAD, then to the std, so the tail keeps its order;
-    a constant column gives 0.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    finite = np.isfinite(x)
-    z = np.full_like(x, np.nan)
-    if not finite.any():
-        return z
-    v = x[finite]
-    med = float(np.median(v))
-    q75, q25 = np.percentile(v, [75, 25])
-    scale = (q75 - q25) / IQR_TO_SIGMA
-    if not scale > 0:
-        scale = MAD_TO_SIGMA * float(np.median(np.abs(v - med)))
-    if not scale > 0:
-        scale = float(v.std())
-    z[finite] = (v - med) / scale if scale > 0 else 0.0
-    return z
 
 
 class MergeError(GdoError):
@@ -100,8 +76,6 @@ def merge_key(cfg: Any, sample_key: str, items: list[Item]) -> str:
 
 def merge(cfg: Any) -> Path:
     """Join the shards into ``descriptors/descriptors.parquet`` (+ manifest); returns it."""
-    from gdo.descriptors.stage import pool_path, sample_key
-
     items = build(cfg.descriptors["items"])
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     skey = sample_key(cfg, items, needs_model)

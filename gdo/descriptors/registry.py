@@ -1,10 +1,16 @@
-"""Build the configured descriptors from ``descriptors.items`` (``_target_`` or by name)."""
+"""Build the configured descriptors from ``descriptors.items``, by their registered names.
+
+The one registry of descriptors is :data:`gdo.descriptors.base.REGISTRY` (``@register``):
+the built-in ones are the modules of this package (:func:`load_all`); one from outside the
+package registers itself when its module is imported (a module named in ``plugins``).
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gdo.descriptors.base import REGISTRY, Descriptor
@@ -26,21 +32,19 @@ def load_all() -> None:
 
     A new descriptor is a new file here: nothing else needs editing to find it.
     """
-    import gdo.descriptors as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    # The folder, not the package object: importing gdo.descriptors here would make the
+    # package's __init__ (which imports this module) a cycle in the import graph.
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"{__package__}.{mod.name}")
 
 
 def build(items: Any) -> list[Item]:
     """Instantiate ``descriptors.items`` in config order (null items are dropped).
 
-    A node with ``_target_`` is built with Hydra's ``instantiate``; a node without
-    one is looked up by its name in the registry. ``enabled: false`` keeps the
-    descriptor's columns but fills them with NaN.
+    Each item's name is a registered descriptor (:data:`REGISTRY`); its keys are the
+    class's options. ``enabled: false`` keeps the descriptor's columns but fills them
+    with NaN.
     """
-    from hydra.utils import instantiate
-
     load_all()
     out = []
     for name, node in (to_plain(items) or {}).items():
@@ -48,24 +52,15 @@ def build(items: Any) -> list[Item]:
             continue
         node = dict(node)
         enabled = bool(node.pop("enabled", True))
+        if name not in REGISTRY:
+            raise ConfigError(
+                f"descriptors.items.{name}: no registered descriptor of that name (registered: "
+                f"{', '.join(sorted(REGISTRY))}; one from outside gdo registers itself with "
+                "@gdo.descriptors.register when its module, named in `plugins`, is imported)"
+            )
         try:
-            if "_target_" in node:
-                desc = instantiate(node, _convert_="all")
-            elif name in REGISTRY:
-                desc = REGISTRY[name](**node)
-            else:
-                raise ConfigError(
-                    f"descriptors.items.{name}: no _target_ and no registered descriptor of "
-                    f"that name (registered: {', '.join(sorted(REGISTRY))})"
-                )
-        except ConfigError:
-            raise
+            desc = REGISTRY[name](**node)
         except Exception as exc:
             raise ConfigError(f"descriptors.items.{name}: cannot build it: {exc}") from exc
-        if not isinstance(desc, Descriptor):
-            raise ConfigError(
-                f"descriptors.items.{name}: _target_ gave {type(desc).__name__}, "
-                "expected a gdo.descriptors.base.Descriptor"
-            )
         out.append(Item(name, desc, enabled))
     return out

@@ -30,18 +30,17 @@ import numpy as np
 import pandas as pd
 
 from gdo.descriptors.clips import frames_window, media_keys
-from gdo.descriptors.merge import merge  # noqa: F401  (`gdo describe merge` resolves it here)
+from gdo.descriptors.keys import model_dir, pool_path, sample_key
 from gdo.descriptors.reader import read_rank
-from gdo.descriptors.registry import Item, build
+from gdo.descriptors.registry import build
 
 # The loop lives in runner.py; tests and benchmarks import it from here too.
 from gdo.descriptors.runner import describe_batch, describe_batches  # noqa: F401
 from gdo.descriptors.shards import open_shard, shard_dir, shard_path
-from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.errors import ConfigError
 from gdo.utils.io import append_jsonl
-from gdo.utils.manifest import content_hash, read_manifest, to_plain
 from gdo.utils.progress import progress
-from gdo.utils.stage import stage_dir, work_dir
+from gdo.utils.stage import stage_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,63 +66,6 @@ def shard_spec(cfg: Any) -> tuple[int, int]:
             f"descriptors.shard: rank {rank} of world_size {world}: expected 0 <= rank < world_size"
         )
     return int(rank), int(world)
-
-
-def pool_path(cfg: Any) -> Path:
-    """``<work_dir>/pool/pool.parquet``, or a clear error naming the command to run."""
-    path = work_dir(cfg) / "pool" / "pool.parquet"
-    if not path.exists():
-        raise InputError(str(path), reason="no candidate table; run `gdo pool` first")
-    return path
-
-
-def model_dir(cfg: Any) -> str:
-    """The model to describe with: descriptors.model_path, model.path, else the world base."""
-    path = cfg.descriptors.model_path or cfg.model.path
-    if path:
-        return str(path)
-    base = work_dir(cfg) / "base_model"
-    if not base.exists():
-        raise InputError(
-            str(base),
-            reason="no base model: run `gdo pretrain` first (or set model.path to a model "
-            "folder or hub id)",
-        )
-    return str(base)
-
-
-def model_identity(path: str) -> Any:
-    """What identifies the model's weights without hashing gigabytes."""
-    p = Path(path)
-    if not p.exists():
-        return path  # a hub id: the name is the identity
-    m = read_manifest(p)
-    if m and m.get("key"):
-        return {"path": str(p.resolve()), "key": m["key"]}
-    files = sorted(p.glob("*.safetensors")) + sorted(p.glob("*.bin"))
-    return {
-        "path": str(p.resolve()),
-        "files": [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files],
-    }
-
-
-def sample_key(cfg: Any, items: list[Item], needs_model: bool) -> str:
-    """Hash of what changes per-sample values: descriptors, model, pool, seed."""
-    pool_manifest = read_manifest(work_dir(cfg) / "pool") or {}
-    return content_hash(
-        {
-            "descriptors": [
-                (it.name, it.enabled, it.descriptor.sample_config_key())
-                for it in items
-                if it.descriptor.sample_columns
-            ],
-            "max_frames": cfg.descriptors.max_frames,
-            "model": model_identity(model_dir(cfg)) if needs_model else None,
-            "model_cfg": to_plain(cfg.model) if needs_model else None,
-            "pool": pool_manifest.get("key") or str(pool_path(cfg)),
-            "seed": cfg.seed,
-        }
-    )
 
 
 def sort_for_padding(pool: pd.DataFrame) -> pd.DataFrame:

@@ -10,40 +10,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gdo.benchmarks.kinds import GROUP_FIELDS, KINDS, Rule
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION, extract_letter
-from gdo.evaluation.readers import GROUP_FIELDS
 
 
-@dataclass(frozen=True)
-class Rule:
-    """How one benchmark turns per-question 0/1 into its headline number."""
+class _Rules(Mapping[str, Rule]):
+    """Each benchmark kind's rule (its BenchmarkKind.rule), plus ``pooled``
+    (gdo.frontier.pooled: several suites' questions as one, every question weighs the same)."""
 
-    # Macro-average unit (a group field), or None for a micro average.
-    unit: str | None
-    # Leave empty / unparseable predictions out of the denominator (MVBench).
-    answered_only: bool = False
+    def __getitem__(self, kind: str) -> Rule:
+        return POOLED if kind == "pooled" else KINDS[kind].rule
 
-    def describe(self) -> str:
-        """A one-line description for reports."""
-        base = f"macro over {self.unit}" if self.unit else "micro (mean over questions)"
-        return base + (", answered-only denominators" if self.answered_only else "")
+    def __iter__(self) -> Iterator[str]:
+        return iter([*KINDS, "pooled"])
+
+    def __len__(self) -> int:
+        return len(KINDS) + 1
 
 
-RULES: dict[str, Rule] = {
-    "mvbench": Rule(unit="subtask", answered_only=True),
-    "videomme": Rule(unit=None),
-    "mlvu": Rule(unit="task_type"),
-    "lvbench": Rule(unit=None),
-    "custom": Rule(unit=None),
-    # gdo.frontier.pooled: several suites' questions as one (every question weighs the same).
-    "pooled": Rule(unit=None),
-}
+POOLED = Rule(unit=None)
+RULES: Mapping[str, Rule] = _Rules()
 
 
 def score_predictions(questions: pd.DataFrame, predictions: list[str | None]) -> pd.DataFrame:

@@ -12,7 +12,8 @@ class BenchmarkConf:
 
     # The name used in output files and the frontier table (e.g. mvbench, videomme).
     name: str = ""
-    # Reader: mvbench | videomme | mlvu | lvbench | custom
+    # A registered benchmark kind (gdo.benchmarks.kinds): mvbench | videomme | mlvu |
+    # lvbench | custom, or one a plugin registers
     kind: str = "mvbench"
     # A question file (json / jsonl / parquet), a folder of them, or the dataset's folder as
     # downloaded (MVBench/, Video-MME/, MLVU_Test/, LVBench/: its files are found).
@@ -55,7 +56,7 @@ class FrontierConf:
     )
     # Draw the PNGs (matplotlib takes seconds per figure on a busy CPU; sweeps may skip).
     plots: bool = True
-    # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.evaluation.import_lmms_eval).
+    # Also read lmms-eval results under <work_dir>/lmms_eval (gdo.frontier.import_lmms_eval).
     include_lmms_eval: bool = True
     # Pooled pseudo-benchmarks (gdo.frontier.pooled): name -> {} for every question of every
     # suite, or {tag: <column>} for the questions tagged true in ``question_tags``.

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdo.evaluation.options import letters_for
+from gdo.benchmarks.options import letters_for
 from gdo.evaluation.prompts import build_prompt
 from gdo.evaluation.time_control import apply as time_control_apply
 from gdo.utils.progress import progress

@@ -9,41 +9,28 @@ from __future__ import annotations
 
 import re
 
-from gdo.evaluation.options import letters_for
+from gdo.benchmarks.kinds import KINDS, Prompt
+from gdo.benchmarks.options import letters_for
 
 PROMPT_VERSION = "gdo-mcq-prompt-1"
 EXTRACT_VERSION = "gdo-extract-1"
 
-# One template per benchmark, after the common evaluation harness (lmms-eval) tasks.
-_POST = {
-    "mvbench": "Only give the best option.",
-    "videomme": "Answer with the option's letter from the given choices directly.",
-    "mlvu": "Only give the best option.",
-    "lvbench": "Answer the question with the option letter.",
-    "custom": "Answer with the option's letter from the given choices directly.",
-}
-
 
 def build_prompt(question: str, options: list[str], kind: str) -> str:
-    """The prompt text of one question in the harness style of its benchmark.
+    """The prompt text of one question in the harness style of its benchmark kind (its
+    :class:`gdo.benchmarks.kinds.Prompt`; an unknown kind gets the default one).
 
-    MVBench: ``Question: ...\\nOption:\\n(A) ...\\n(B) ...\\nOnly give the best option.``;
+    MVBench: ``Question: ...\nOption:\n(A) ...\n(B) ...\nOnly give the best option.``;
     Video-MME lists ``A. ...`` options; MLVU / LVBench ``(A) ...`` lines.
     """
-    letters = letters_for(options)
-    if kind == "mvbench":
-        lines = [f"Question: {question}", "Option:"]
-        lines += [f"({ltr}) {opt}" for ltr, opt in zip(letters, options)]
-    elif kind == "videomme":
-        lines = [
-            "Select the best answer to the following multiple-choice question based on the "
-            "video. Respond with only the letter of the correct option.",
-            question,
-        ]
-        lines += [f"{ltr}. {opt}" for ltr, opt in zip(letters, options)]
-    else:
-        lines = [question] + [f"({ltr}) {opt}" for ltr, opt in zip(letters, options)]
-    lines.append(_POST.get(kind, _POST["custom"]))
+    style = KINDS[kind].prompt if kind in KINDS else Prompt()
+    lines = [style.intro] if style.intro else []
+    lines.append(style.question_prefix + question)
+    if style.options_header:
+        lines.append(style.options_header)
+    for ltr, opt in zip(letters_for(options), options):
+        lines.append(f"{ltr}. {opt}" if style.letter_style == "dot" else f"({ltr}) {opt}")
+    lines.append(style.instruction)
     return "\n".join(lines)
 
 

@@ -17,19 +17,19 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.benchmarks import GROUP_FIELDS, read_benchmark
 from gdo.evaluation import time_control
 from gdo.evaluation.aggregate import aggregate, score_predictions
 from gdo.evaluation.checkpoints import BASE_RUN, Checkpoint, benchmark_specs, find_checkpoints
 from gdo.evaluation.predict import Predictions, predict
 from gdo.evaluation.prompts import EXTRACT_VERSION, PROMPT_VERSION
 from gdo.evaluation.ranks import Ranks, join
-from gdo.evaluation.readers import GROUP_FIELDS, read_benchmark
 from gdo.evaluation.suite_cache import SuiteCache
 from gdo.utils.errors import ConfigError
 from gdo.utils.io import atomic_write_json, atomic_write_with, read_json
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.progress import progress
-from gdo.utils.stage import stage_dir, work_dir, world_dir
+from gdo.utils.stage import base_model_path, stage_dir, work_dir, world_dir
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,9 @@ def _questions_key(path: Path, spec: dict[str, Any], df: pd.DataFrame) -> str:
 def base_checkpoint(cfg: Any) -> Checkpoint | None:
     """The base model as samples=0: ``eval.base_path``, else ``model.path``, else
     ``<work_dir>/base_model`` when that folder exists (None otherwise)."""
-    path = cfg.eval.base_path or cfg.model.get("path")
-    if not path:
-        default = work_dir(cfg) / "base_model"
-        if not default.is_dir():
-            return None
-        path = str(default)
+    path = base_model_path(cfg, cfg.eval.base_path, required=False)
+    if path is None:
+        return None
     # A configured path may be a hub id (no local folder); load_model resolves it.
     return Checkpoint(BASE_RUN, BASE_RUN, int(cfg.seed), 0, 0, Path(path).expanduser())
 
@@ -158,7 +155,7 @@ def _predict(
 
 def processor_key(path: Path) -> str:
     """Identity of a checkpoint's processor (its files; the path for a hub id)."""
-    from gdo.models.loading import PROCESSOR_FILES
+    from gdo.models.files import PROCESSOR_FILES
 
     files = sorted(
         f for pattern in PROCESSOR_FILES for f in Path(path).glob(pattern) if f.is_file()

@@ -46,7 +46,10 @@ def _pooled(finals: pd.DataFrame, benchmark: str) -> pd.DataFrame | None:
     return first.set_index("qid").join(mean, how="inner").reset_index()
 
 
-def _delta_ci(goal_f, base_f, benchmark, kind, n_boot, ci, seed) -> tuple[Interval | None, int]:
+def delta_ci(goal_f, base_f, benchmark, kind, n_boot, ci, seed) -> tuple[Interval | None, int]:
+    """Paired bootstrap interval of a goal's accuracy minus the baseline's on one benchmark
+    (over the questions both have) and the number of questions only one side has; (None, 0)
+    when either side has no predictions."""
     g, b = _pooled(goal_f, benchmark), _pooled(base_f, benchmark)
     if g is None or b is None:
         return None, 0
@@ -98,7 +101,7 @@ def _baseline_gain(rows, base_f, benchmark, kind, n_boot, ci, seed) -> dict[str,
     if base_model is None or base_model.empty or base_f.empty:
         return out
     out["base_model_acc"] = float(base_model["accuracy"].iloc[0])
-    iv, _ = _delta_ci(base_f, base_model.iloc[:1], benchmark, kind, n_boot, ci, seed)
+    iv, _ = delta_ci(base_f, base_model.iloc[:1], benchmark, kind, n_boot, ci, seed)
     if iv is not None:
         out.update(baseline_gain_lo=iv.lo, baseline_gain_hi=iv.hi, baseline_beats_base=iv.lo > 0)
     return out
@@ -134,7 +137,7 @@ def compare(
             seeds_iv = seed_interval(deltas, ci)
             iv, unpaired = (None, 0)
             if len(base_f):
-                iv, unpaired = _delta_ci(finals, base_f, str(bench), kind, n_boot, ci, seed)
+                iv, unpaired = delta_ci(finals, base_f, str(bench), kind, n_boot, ci, seed)
             curve = grows.groupby("samples")["accuracy"].mean()
             pm = peak_match(curve.index.to_numpy(float), curve.to_numpy(float), base_acc)
             main.append(

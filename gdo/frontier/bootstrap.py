@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gdo.evaluation.aggregate import Rule
+from gdo.benchmarks.kinds import Rule
 
 _CHUNK = 256  # bootstrap rows per block, to bound memory on large benchmarks
 

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from gdo.evaluation.checkpoints import benchmark_specs
-from gdo.evaluation.lmms_eval import import_lmms_eval
 from gdo.frontier.analysis import Comparison, as_records, compare
+from gdo.frontier.lmms_eval import import_lmms_eval
 from gdo.frontier.plots import plot_dumbbell, plot_frontier, plot_subtask_heatmap
 from gdo.frontier.pooled import add_pooled, read_tags
 from gdo.frontier.report import render

@@ -26,8 +26,8 @@ def goal_from_config(name: str, overrides: list[str], work_dir: Path):
     from hydra.core.global_hydra import GlobalHydra
 
     import gdo.config
-    from gdo.cli import conf_dir
     from gdo.selection.stage import reference_count_for
+    from gdo.utils.conf import conf_dir
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):

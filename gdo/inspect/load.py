@@ -145,8 +145,8 @@ def _selection(inputs: Inputs, scores: pd.DataFrame, goal_cfg, view: View):
     """Replay the goal's selection on the scores; add the explanation columns."""
     from gdo.selection.explain import explain
     from gdo.selection.goal_file import with_file_relevance
+    from gdo.selection.goal_selection import select_goal
     from gdo.selection.prepare import stratum_labels
-    from gdo.selection.stage import select_goal
 
     goal, select, seed, ref = goal_cfg
     smeta = _json(inputs.work_dir / "scores" / "manifest.json")

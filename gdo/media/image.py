@@ -12,7 +12,8 @@ from gdo.media.resize import resize_frames
 from gdo.media.sampling import uniform_indices
 
 
-def _check_file(path: str | os.PathLike) -> None:
+def check_file(path: str | os.PathLike) -> None:
+    """Refuse a media path that is missing, not a regular file or empty (MediaError)."""
     if not os.path.exists(path):
         raise MediaError(path, "file not found")
     if not os.path.isfile(path):
@@ -29,7 +30,7 @@ def load_image(
     """Read one image as an (H, W, 3) uint8 RGB array, resized to the budget or ``size``."""
     from PIL import Image, UnidentifiedImageError
 
-    _check_file(path)
+    check_file(path)
     try:
         with Image.open(path) as im:
             # convert() forces the full decode, so truncated files fail here, not later.
@@ -76,7 +77,7 @@ def load_frames(
     """
     total = len(paths)
     where = os.path.dirname(os.fspath(paths[0])) if total else "<no frames>"
-    _check_count(where, total, n_frames, min_frames, strict)
+    check_count(where, total, n_frames, min_frames, strict)
     idx = uniform_indices(total, n_frames)
     # Load each distinct file once even when indices repeat; later frames take the
     # first frame's size so the stack is rectangular.
@@ -90,7 +91,8 @@ def load_frames(
     return np.stack([cache[i] for i in idx])
 
 
-def _check_count(where: str, total: int, n_frames: int, min_frames: int, strict: bool) -> None:
+def check_count(where: str, total: int, n_frames: int, min_frames: int, strict: bool) -> None:
+    """Refuse a media with fewer than ``min_frames`` frames (or, ``strict``, than ``n_frames``)."""
     if total < max(1, min_frames):
         raise MediaError(where, f"{total} frames, fewer than min_frames={max(1, min_frames)}")
     if strict and total < n_frames:

@@ -7,6 +7,21 @@ from pathlib import Path
 
 from gdo.media.errors import MediaError
 
+# File extensions of media, lower case: compare a path's suffix lower-cased (``.MP4`` is a
+# video too). Every reader that tells videos, images and frame files apart uses these.
+VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif")
+
+
+def is_video_file(name: str | os.PathLike) -> bool:
+    """Whether ``name`` ends in a video extension (any case)."""
+    return os.path.splitext(os.fspath(name))[1].lower() in VIDEO_EXTS
+
+
+def is_image_file(name: str | os.PathLike) -> bool:
+    """Whether ``name`` ends in an image extension (any case)."""
+    return os.path.splitext(os.fspath(name))[1].lower() in IMAGE_EXTS
+
 
 def resolve_media(
     path: str | os.PathLike, root: str | os.PathLike | None = None, allow_absolute: bool = False

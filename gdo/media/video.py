@@ -9,7 +9,7 @@ import numpy as np
 
 from gdo.media.backends import open_video, short_error
 from gdo.media.errors import MediaError
-from gdo.media.image import _check_count, _check_file
+from gdo.media.image import check_count, check_file
 from gdo.media.resize import resize_frames
 from gdo.media.sampling import uniform_indices
 
@@ -26,7 +26,7 @@ class VideoInfo:
 
 
 def _open(path: str | os.PathLike):
-    _check_file(path)
+    check_file(path)
     # decord, PyAV or OpenCV (media.video_backend); all keep decord's frame contract.
     return open_video(path)
 
@@ -77,7 +77,7 @@ def load_video_sets(
     vr = _open(path)
     total = len(vr)
     for n_frames, _ in sets:
-        _check_count(os.fspath(path), total, n_frames, min_frames, strict)
+        check_count(os.fspath(path), total, n_frames, min_frames, strict)
     wanted = [uniform_indices(total, n) for n, _ in sets]
     union = np.unique(np.concatenate(wanted))
     try:

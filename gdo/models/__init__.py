@@ -78,7 +78,8 @@ input (``InputError``) and unreadable media (``gdo.media.MediaError``) are raise
 """
 
 from gdo.models.errors import SampleTooLong
-from gdo.models.loading import copy_processor_files, load_model
+from gdo.models.files import copy_processor_files
+from gdo.models.loading import load_model
 from gdo.models.tiny import build_tiny, vocabulary_from_texts
 from gdo.models.vlm import VLM
 

@@ -8,6 +8,10 @@ Chunks of equal length are independent attention problems of the same shape, so 
 be stacked into one batched SDPA call: same maths, one call per distinct length.
 Only the instances of ``model`` are patched (the class is untouched) and only for the
 ``sdpa`` / ``eager`` implementations; tests check equality with the stock module.
+
+A patch of transformers internals: its entry ``fast_vision_attention`` in
+:data:`gdo.models.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from gdo.models.instance_patch import patch_forward
+from gdo.models.patch_guard import check_patch
 
 
 def _batched_forward(
@@ -73,6 +78,8 @@ def patch_vision_attention(model: Any, enabled: bool = True) -> int:
     """
     from transformers.models.qwen2_vl.modeling_qwen2_vl import VisionAttention
 
+    if enabled:
+        check_patch("fast_vision_attention")
     return patch_forward(
         model, lambda m: type(m) is VisionAttention, _batched_forward, enabled=enabled
     )

@@ -5,6 +5,10 @@ transformers' ``DynamicLayer`` appends each decoding step's keys and values with
 is bounded (``max_new_tokens``), :func:`reserve` gives every dynamic layer a buffer with
 that room: a step writes its token in place and the layer's ``keys`` / ``values`` are
 views of the filled part, the same values ``torch.cat`` would give.
+
+A patch of transformers internals: its entry ``reserved_kv_cache`` in
+:data:`gdo.models.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from gdo.models.patch_guard import check_patch
 
 try:
     from transformers.cache_utils import DynamicLayer
@@ -76,6 +82,7 @@ def reserve(cache: Any, room: int) -> int:
     returns how many layers were changed (0 for caches of other kinds)."""
     if DynamicLayer is None or room <= 0:
         return 0
+    check_patch("reserved_kv_cache")
     changed = 0
     for layer in getattr(cache, "layers", []):
         if _plain(layer):
@@ -90,6 +97,7 @@ def repeat_and_reserve(cache: Any, repeats: int, room: int) -> None:
     of plain dynamic layers both in one copy per tensor."""
     from transformers.cache_utils import Cache
 
+    check_patch("reserved_kv_cache")
     layers = getattr(cache, "layers", None)
     generic = getattr(type(cache), "batch_repeat_interleave", None)
     if (

@@ -14,6 +14,10 @@ Packing applies to right-padded, cache-free passes with M-RoPE positions (traini
 passes); anything else (generation, left padding, custom 4D masks) takes the stock path.
 Only ``Qwen2VLTextModel`` instances with SDPA attention are patched; their attention is
 registered under its own name (:data:`PACKED`), which behaves as SDPA for unpacked input.
+
+A patch of transformers internals: its entry ``pack_sequences`` in
+:data:`gdo.models.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 import torch
 
 from gdo.models.instance_patch import patch_forward
+from gdo.models.patch_guard import check_patch
 
 PACKED = "gdo_packed_sdpa"
 
@@ -147,6 +152,8 @@ def patch_packed_sequences(model: Any, enabled: bool = True) -> int:
     returns the number of text models changed."""
     from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLTextModel
 
+    if enabled:
+        check_patch("pack_sequences")
     _register()
     texts = [m for m in model.modules() if type(m) is Qwen2VLTextModel]
     want, have = ("sdpa", PACKED) if enabled else (PACKED, "sdpa")

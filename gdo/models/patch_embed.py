@@ -9,6 +9,10 @@ batch has its own patch count), which cost more than the product itself (the tin
 ``x.flatten(1) @ weight.flatten(1).T`` instead: same weights and parameter names (the
 checkpoints do not change), same outputs up to float rounding (tests check equality, with
 gradients). Input that is not exactly one block per row goes through the convolution.
+
+A patch of transformers internals: its entry ``linear_patch_embed`` in
+:data:`gdo.models.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import torch
 
 from gdo.models.instance_patch import patch_forward
+from gdo.models.patch_guard import check_patch
 
 
 def _linear_forward(self: torch.nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
@@ -40,4 +45,6 @@ def _is_block_embedding(module: Any) -> bool:
 def patch_linear_patch_embed(model: Any, enabled: bool = True) -> int:
     """Compute the block-embedding ``Conv3d`` modules of ``model`` as linear layers
     (``enabled``) or restore them; returns the number of modules changed."""
+    if enabled:
+        check_patch("linear_patch_embed")
     return patch_forward(model, _is_block_embedding, _linear_forward, enabled=enabled)

@@ -8,6 +8,10 @@ prompt (``VLM`` hooks it into the encoder's batched processor call, so it runs w
 encoding runs: the model's thread or describe's prefetch thread), and inside
 :func:`rope_from` the model's ``get_rope_index`` assembles a batch from them: the same
 positions and deltas, placed at each row's attention mask as transformers does.
+
+A patch of transformers internals: its entry ``rope_positions`` in
+:data:`gdo.models.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import torch
 
 from gdo.models.inputs import Encoded
+from gdo.models.patch_guard import check_patch
 
 
 def prompt_positions(core: Any, out: Any) -> torch.Tensor | None:
@@ -94,6 +99,7 @@ def rope_from(core: Any, items: Sequence[Encoded]) -> Iterator[None]:
     if method is None or not any(e.positions is not None for e in items):
         yield
         return
+    check_patch("rope_positions")
 
     def get_rope_index(input_ids: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
         got = assemble(items, input_ids, kwargs.get("attention_mask"))

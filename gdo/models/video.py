@@ -231,6 +231,6 @@ def load_processor(path: str | Path) -> Any:
 
     if is_torchvision_available():
         return AutoProcessor.from_pretrained(path)
-    from gdo.models.loading import resolve_folder
+    from gdo.models.files import resolve_folder
 
     return processor_without_torchvision(resolve_folder(path))

@@ -86,7 +86,7 @@ class VLM:
         The processor files are copied from the source checkpoint (the processor may be the
         torchvision-free assembly, which transformers cannot serialise as such).
         """
-        from gdo.models.loading import copy_processor_files
+        from gdo.models.files import copy_processor_files
 
         out = Path(out_dir)
         self.model.save_pretrained(out)

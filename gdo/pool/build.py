@@ -38,7 +38,7 @@ def build_pool(
     caches: tuple[dict, dict] = ({}, {})
     frames = []
     for i, entry in enumerate(files):
-        e = _entry(entry, i)
+        e = file_entry(entry, i)
         frames.append(
             read_candidates(
                 e["path"],
@@ -214,7 +214,8 @@ def _join_media(media: Any) -> str:
     return "|".join(map(str, media)) if media is not None and len(media) else ""
 
 
-def _entry(entry: Any, i: int) -> dict[str, Any]:
+def file_entry(entry: Any, i: int) -> dict[str, Any]:
+    """``pool.files[i]`` as a plain dict with an expanded ``path`` (a bare string is the path)."""
     if isinstance(entry, str):
         return {"path": entry}
     try:

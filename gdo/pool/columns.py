@@ -13,20 +13,11 @@ test check it.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
 
-try:  # CPython's own SHA-1: same digest, cheaper per call than OpenSSL's for tiny keys
-    import _sha1
-
-    sha1 = _sha1.sha1
-except ImportError:  # pragma: no cover - depends on the interpreter build
-    sha1 = hashlib.sha1
-
-# b"0", b"1", ...: the turn index as it ends a uid key (f"{source}\x1f{id}\x1f{turn}").
-TURN_BYTES = tuple(str(i).encode() for i in range(256))
+from gdo.pool.schema import UID_BYTES
 
 # Per record, in this order (see CandidateColumns.records).
 RECORD_FIELDS = (
@@ -118,7 +109,7 @@ class CandidateColumns:
         chunk["media"] = pack_str_lists(media) if pack_lists else media
         # uid: first 8 bytes of each digest, hex -> one ASCII buffer of 16 chars per row.
         digests = np.frombuffer(b"".join(self.digests), dtype=np.uint8).reshape(n, 20)
-        hex_uids = digests[:, :8].tobytes().hex().encode()
+        hex_uids = digests[:, :UID_BYTES].tobytes().hex().encode()
         del digests
         offsets = np.arange(0, 16 * (n + 1), 16, dtype=np.int64)
         chunk["uid"] = pa.LargeStringArray.from_buffers(

@@ -30,11 +30,11 @@ from gdo.utils.text import BOM, wide_encoding, wide_error
 try:  # orjson parses ~2x faster; the stdlib is the fallback with the same behaviour
     import orjson
 
-    _loads = orjson.loads
-    _JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
+    json_loads = orjson.loads
+    JSON_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError, UnicodeDecodeError)
 except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
-    _JSON_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+    json_loads = json.loads
+    JSON_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
 
 
 @contextmanager
@@ -174,8 +174,8 @@ def jsonl_span_records(
                 continue
             info["records"] += 1
             try:
-                rec = _loads(line)
-            except _JSON_ERRORS as exc:
+                rec = json_loads(line)
+            except JSON_ERRORS as exc:
                 rec = _after_bom(line) if lineno == 0 else None
                 if rec is None:
                     report.problem(_json_error(ctx, exc, line, lineno), "malformed_record")
@@ -189,8 +189,8 @@ def _after_bom(line: bytes) -> Any:
     if not line.startswith(BOM):
         return None
     try:
-        return _loads(line[len(BOM) :])
-    except _JSON_ERRORS:
+        return json_loads(line[len(BOM) :])
+    except JSON_ERRORS:
         return None
 
 

@@ -26,12 +26,13 @@ import pandas as pd
 
 from gdo.pool.columns import frame_from_chunks
 from gdo.pool.containers import (
-    _JSON_ERRORS,
-    _loads,
+    JSON_ERRORS,
     gc_paused,
     is_blank,
+    json_loads,
     jsonl_span_records,
 )
+from gdo.pool.convert import convert_chunk, variant_of
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
 from gdo.pool.report import MAX_MESSAGES, IngestReport, log
 from gdo.utils.errors import InputError
@@ -119,8 +120,6 @@ def first_record_variant(
 ) -> tuple[str, int] | None:
     """(variant, line index) of the first kept record that parses to a dict: where the
     in-process reader names the file's variant. None when no record does."""
-    from gdo.pool.readers import _variant_of
-
     ordinal = -1
     with open(ctx.file, "rb") as fh:
         for lineno, line in enumerate(fh):
@@ -130,11 +129,11 @@ def first_record_variant(
             if keep is not None and not keep[ordinal]:
                 continue
             try:
-                rec = _loads(line)
-            except _JSON_ERRORS:
+                rec = json_loads(line)
+            except JSON_ERRORS:
                 continue
             if isinstance(rec, dict):
-                return f"{_variant_of(rec)}, {container}", lineno
+                return f"{variant_of(rec)}, {container}", lineno
     return None
 
 
@@ -256,8 +255,6 @@ def _read_span(
     <gdo.pool.columns.CandidateColumns.chunk>`, lists packed for a worker's reply) and
     counts, or the first error, packed. ``quiet``: no bar, no log (the parent logs the
     merged messages), for a span read in the parent process."""
-    from gdo.pool.readers import convert_chunk
-
     report = (_QuietReport if quiet else IngestReport)(on_error=on_error)
     conv = RecordConverter(ctx, policy)
     info: dict[str, Any] = {"records": 0}

@@ -15,20 +15,18 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.media.errors import MediaError
-from gdo.pool.columns import CandidateColumns, frame_from_chunks
 from gdo.pool.config import BucketConf
 from gdo.pool.containers import (
     candidates_parquet,
     container_of,
     file_problem,
-    gc_paused,
     json_records,
     jsonl_keep,
     jsonl_span_records,
     parquet_records,
     read_parquet_file,
 )
+from gdo.pool.convert import FORMAT_NAMES, convert_records
 from gdo.pool.parallel import PARALLEL_MIN_BYTES, read_jsonl_parallel, resolve_workers
 from gdo.pool.records import FileContext, MediaPolicy, RecordConverter
 from gdo.pool.report import IngestReport
@@ -38,11 +36,6 @@ from gdo.utils.errors import InputError
 
 FORMATS = ("auto", "llava", "llava_video", "messages", "candidates", "mixture")
 _SHAPE = {"llava": "conversations", "llava_video": "conversations", "messages": "messages"}
-_NAMES = {
-    "llava": "LLaVA-OneVision/NeXT",
-    "llava_video": "LLaVA-Video-178K",
-    "messages": "chat messages",
-}
 
 
 def read_candidates(
@@ -90,7 +83,7 @@ def read_candidates(
 
     policy = MediaPolicy(check_media, probe_media, buckets or BucketConf())
     container = container_of(path, ext)
-    name = _NAMES.get(format, "")
+    name = FORMAT_NAMES.get(format, "")
     ctx = FileContext(
         file=os.path.abspath(path),
         variant=f"{name or 'pool record'}, {container}",
@@ -155,74 +148,6 @@ def _finish(
     report.notes["missing_id"] += conv.missing_ids
     report.notes["unknown_duration"] += conv.unknown_durations
     return frame
-
-
-def convert_records(
-    records: Iterator[tuple[int, Any]],
-    conv: RecordConverter,
-    report: IngestReport,
-    named: bool,
-    container: str,
-) -> pd.DataFrame:
-    """The candidate table of ``records`` (bad ones go to ``report``), GC paused."""
-    chunk = convert_chunk(records, conv, report, named, container)
-    with gc_paused():
-        return frame_from_chunks([chunk])
-
-
-def convert_chunk(
-    records: Iterator[tuple[int, Any]],
-    conv: RecordConverter,
-    report: IngestReport,
-    named: bool,
-    container: str,
-    pack_lists: bool = False,
-) -> dict[str, Any] | None:
-    """The candidates of ``records`` as columns (see
-    :meth:`gdo.pool.columns.CandidateColumns.chunk`), GC paused; None when none."""
-    cols = CandidateColumns()
-    with gc_paused():
-        _convert_all(records, conv, cols, report, named, container)
-        return cols.chunk(pack_lists)
-
-
-def _convert_all(
-    records: Iterator[tuple[int, Any]],
-    conv: RecordConverter,
-    cols: CandidateColumns,
-    report: IngestReport,
-    named: bool,
-    container: str,
-) -> None:
-    """Append every record's candidates to ``cols``; bad records go to ``report``."""
-    convert = conv.convert_into
-    for index, rec in records:
-        if not named and isinstance(rec, dict):
-            conv.ctx.variant = f"{_variant_of(rec)}, {container}"
-            named = True
-        try:
-            convert(rec, index, cols)
-        except MediaError as exc:
-            report.problem(exc, _media_reason(exc), getattr(exc, "n_candidates", 1))
-        except InputError as exc:
-            report.problem(exc, "malformed_record")
-
-
-def _variant_of(rec: dict) -> str:
-    if "conversations" in rec:
-        return _NAMES["llava_video" if "data_source" in rec else "llava"]
-    if "messages" in rec:
-        return _NAMES["messages"]
-    return "unknown record shape"
-
-
-def _media_reason(exc: MediaError) -> str:
-    reason = exc.reason or ""
-    if "not found" in reason:
-        return "missing_media"
-    if "escapes" in reason or "absolute path" in reason:
-        return "media_outside_root"
-    return "unreadable_media"
 
 
 def _read_mixture(

@@ -11,12 +11,10 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from hashlib import sha1
 from typing import Any
 
 from gdo.media.errors import MediaError
-from gdo.pool.columns import TURN_BYTES, CandidateColumns
-from gdo.pool.columns import sha1 as _sha1
+from gdo.pool.columns import CandidateColumns
 from gdo.pool.config import BucketConf
 from gdo.pool.duration import (
     DURATION_KEYS,
@@ -26,6 +24,7 @@ from gdo.pool.duration import (
     n_frames_from_metadata,
 )
 from gdo.pool.media_check import PathResolver, media_problem
+from gdo.pool.schema import UID_BYTES, uid_digests
 from gdo.pool.text import answer_letter, parse_options
 from gdo.pool.turns import UNUSUAL, conversation_pairs, fast_pairs, message_pairs
 from gdo.utils.errors import InputError
@@ -151,14 +150,7 @@ class RecordConverter:
                         )
                     )
                     cols.pairs.extend(pairs)
-                    key = f"{source}\x1f{sample_id}\x1f".encode()
-                    digests = cols.digests
-                    if len(pairs) <= len(TURN_BYTES):
-                        for turn_key in TURN_BYTES[: len(pairs)]:
-                            digests.append(_sha1(key + turn_key).digest())
-                    else:
-                        for turn in range(len(pairs)):
-                            digests.append(_sha1(key + str(turn).encode()).digest())
+                    cols.digests.extend(uid_digests(source, sample_id, len(pairs)))
                     for turn, (q, a) in enumerate(pairs):
                         if "\n" in q:
                             options = parse_options(q)
@@ -245,10 +237,9 @@ class RecordConverter:
 
         file = ctx.file
         rows = []
-        key = f"{source}\x1f{sample_id}\x1f"
+        digests = uid_digests(source, sample_id, len(pairs))
         for turn, (q, a) in enumerate(pairs):
-            # Inlined make_uid (same bytes): a function call per candidate shows at 1M.
-            uid = sha1(f"{key}{turn}".encode()).hexdigest()[:16]
+            uid = digests[turn][:UID_BYTES].hex()
             if "\n" in q:
                 options = parse_options(q)
                 letter = answer_letter(a, options) if options else ""

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+try:  # CPython's own SHA-1: same digest, cheaper per call than OpenSSL's for tiny keys
+    import _sha1
+
+    _sha1_new = _sha1.sha1
+except ImportError:  # pragma: no cover - depends on the interpreter build
+    _sha1_new = hashlib.sha1
+
 # column -> pandas/arrow dtype description (see docs/ARCHITECTURE.md)
 COLUMNS: dict[str, str] = {
     "uid": "str",
@@ -31,10 +38,30 @@ BUCKETS = ("image", "short_video", "long_video", "text")
 MEDIA_KINDS = ("image", "video", "frames", "none")
 
 
+# The uid is the first 16 hex digits (8 bytes) of sha1(f"{source}\x1f{sample_id}\x1f{turn}").
+# This module is the only place that spells it out; the pool readers take whole records'
+# digests from uid_digests (one call per record, not per candidate: that shows at 1M).
+UID_BYTES = 8
+# b"0", b"1", ...: the turn index as it ends a uid key.
+_TURN_BYTES = tuple(str(i).encode() for i in range(256))
+
+
+def _uid_key(source: str, sample_id: str) -> bytes:
+    return f"{source}\x1f{sample_id}\x1f".encode()
+
+
+def uid_digests(source: str, sample_id: str, n_turns: int) -> list[bytes]:
+    """The sha1 digests (20 bytes) of turns ``0 .. n_turns - 1`` of one record; the uid of
+    turn ``t`` is ``digests[t][:UID_BYTES].hex()`` (= :func:`make_uid`)."""
+    key = _uid_key(source, sample_id)
+    if n_turns <= len(_TURN_BYTES):
+        return [_sha1_new(key + t).digest() for t in _TURN_BYTES[:n_turns]]
+    return [_sha1_new(key + str(t).encode()).digest() for t in range(n_turns)]
+
+
 def make_uid(source: str, sample_id: str, turn: int) -> str:
     """Stable 16-hex id of one QA turn: sha1 of (source, sample id, turn index)."""
-    key = f"{source}\x1f{sample_id}\x1f{int(turn)}".encode()
-    return hashlib.sha1(key).hexdigest()[:16]
+    return _sha1_new(_uid_key(source, sample_id) + str(int(turn)).encode()).hexdigest()[:16]
 
 
 def candidates_frame(columns: dict[str, list]):

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gdo.pool.build import _entry, build_pool
+from gdo.pool.build import build_pool, file_entry
 from gdo.pool.sampling import read_mixture
 from gdo.pool.schema import write_candidates
 from gdo.utils.io import atomic_write_parquet, atomic_write_with
@@ -73,7 +73,7 @@ def input_keys(pool_cfg: dict[str, Any]) -> dict[str, str]:
     """
     keys: dict[str, str] = {}
     for i, entry in enumerate(pool_cfg.get("files") or []):
-        e = _entry(entry, i)
+        e = file_entry(entry, i)
         paths = [e["path"]]
         is_mixture = e.get("format") == "mixture" or Path(e["path"]).suffix in (".yaml", ".yml")
         if is_mixture and os.path.isfile(e["path"]):

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from gdo.scoring.config import StrataConf
-from gdo.scoring.quality import robust_z, sigmoid
+from gdo.scoring.quality import sigmoid
+from gdo.utils.stats import robust_z
 
 # Columns of the candidate table the score stage reads.
 POOL_COLUMNS = [

@@ -2,13 +2,16 @@
 
 The paper's quality score ``q`` (docs/METHOD.md#the-quality-score-q) is a weighted sum of
 descriptor terms; the candidate score mixes a heuristic base, ``vds3`` and ``z(q)`` differently for
-video and image candidates. Every weight lives here; goals override the mix
-(``goal.mix``) without recomputing the shared columns.
+video and image candidates. Every weight is declared here; the mix's numbers are stated in
+``conf/score/*.yaml`` and each ``conf/goal/*.yaml`` (a goal's ``goal.mix`` re-mixes the
+shared columns without recomputing them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from omegaconf import MISSING
 
 # Descriptors an ablation may drop (the paper's "w/o VDS", "w/o PPL", "w/o SC").
 DROPPABLE = ("vds", "ppl", "sc")
@@ -45,33 +48,35 @@ class ScFallbackWeights:
     ppl: float = 0.2
 
 
+# The mix weights have no defaults: every goal file and score file states each of them, so
+# a file that forgets one fails by the key's name instead of taking another preset's number.
 @dataclass
 class BaseWeights:
     """Heuristic base of the candidate score; each component lies in [0, 1]."""
 
-    text_quality: float = 1.0  # question/answer lengths near the pool's typical lengths
-    difficulty: float = 0.5  # sigmoid(z(ppl)): harder for the base model
-    alignment: float = 0.5  # how typical the candidate's stratum fields are in the pool
-    rarity: float = 0.5  # source rarity prior
-    temporal: float = 0.5  # temporal tag (tnc above the threshold, video only)
+    text_quality: float = MISSING  # question/answer lengths near the pool's typical lengths
+    difficulty: float = MISSING  # sigmoid(z(ppl)): harder for the base model
+    alignment: float = MISSING  # how typical the candidate's stratum fields are in the pool
+    rarity: float = MISSING  # source rarity prior
+    temporal: float = MISSING  # temporal tag (tnc above the threshold, video only)
 
 
 @dataclass
 class TermMix:
     """Weights of the candidate score terms for one media family (video or image)."""
 
-    base: float = 0.3  # robust z of the heuristic base
-    vds3: float = 0.4  # -z(loss_visual) + z(loss_blind) + z(frame_div)
-    q: float = 0.3  # robust z of q
-    goal_relevance: float = 0.0  # robust z of goal_rel_<benchmark>
+    base: float = MISSING  # robust z of the heuristic base
+    vds3: float = MISSING  # -z(loss_visual) + z(loss_blind) + z(frame_div)
+    q: float = MISSING  # robust z of q
+    goal_relevance: float = MISSING  # robust z of goal_rel_<benchmark>
 
 
 @dataclass
 class MixConf:
-    """The candidate score mix: video leans on vds3, images on q."""
+    """The candidate score mix (video leans on vds3, images on q); every weight required."""
 
-    video: TermMix = field(default_factory=lambda: TermMix(base=0.3, vds3=0.5, q=0.2))
-    image: TermMix = field(default_factory=lambda: TermMix(base=0.4, vds3=0.1, q=0.5))
+    video: TermMix = field(default_factory=TermMix)
+    image: TermMix = field(default_factory=TermMix)
     base: BaseWeights = field(default_factory=BaseWeights)
 
 

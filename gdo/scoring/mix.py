@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from gdo.scoring.components import BASE_COMPONENTS
-from gdo.scoring.quality import robust_z
 from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.stats import robust_z
 
 _BASE_WEIGHT = {
     "text_quality": "text_quality",

@@ -17,32 +17,7 @@ import pandas as pd
 
 from gdo.scoring.config import DROPPABLE, ScoreConf
 from gdo.utils.errors import ConfigError, InputError
-
-# Normal-consistent IQR: IQR / 1.349 estimates the standard deviation of a Gaussian.
-IQR_TO_SIGMA = 1.349
-
-
-def robust_z(x: np.ndarray | pd.Series) -> np.ndarray:
-    """Robust z-score ``(x - median) / (IQR / 1.349)`` over the finite values.
-
-    Binary or heavily tied columns have IQR 0; they fall back to the MAD, then the
-    standard deviation, then 0 (a constant column carries no ranking signal).
-    """
-    a = np.asarray(x, dtype=np.float64)
-    finite = np.isfinite(a)
-    if not finite.any():
-        return np.full(a.shape, np.nan)
-    v = a[finite]
-    med = float(np.median(v))
-    q75, q25 = np.percentile(v, [75, 25])
-    scale = (q75 - q25) / IQR_TO_SIGMA
-    if scale <= 0:
-        scale = float(np.median(np.abs(v - med))) / 0.6745
-    if scale <= 0:
-        scale = float(v.std())
-    if scale <= 0:
-        return np.where(finite, 0.0, np.nan)
-    return (a - med) / scale
+from gdo.utils.stats import robust_z
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

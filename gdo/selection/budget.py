@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gdo.selection.kinds import goal_kind
 from gdo.utils.errors import ConfigError
 
 
@@ -99,16 +100,19 @@ def resolve_budget(
     ``multiplier`` x its reference count, so ``select.budget=2000`` gives Temp+ 2,000 and
     Uni-10x 20,000 (size a uniform goal directly with ``goal.reference_count``).
     """
-    if explicit is not None and goal.kind != "uniform":
+    by_reference = goal_kind(goal.kind).sized_by_reference
+    if explicit is not None and not by_reference:
         value = explicit_budget(explicit, n_pool)
         return Budget(value, "explicit", {"select.budget": explicit, "budget": value})
-    if goal.kind == "uniform":
+    if by_reference:
         if reference_count is None:
-            raise ConfigError("goal.kind=uniform needs goal.reference_count or goal.reference_goal")
+            raise ConfigError(
+                f"goal.kind={goal.kind} needs goal.reference_count or goal.reference_goal"
+            )
         value = int(round(float(goal.multiplier) * int(reference_count)))
         return Budget(
             value,
-            "uniform",
+            str(goal.kind),
             {"reference_count": int(reference_count), "multiplier": float(goal.multiplier)},
         )
     lo, hi = int(goal.min_count), int(goal.max_count)

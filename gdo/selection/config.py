@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import MISSING, OmegaConf
+
 from gdo.scoring.config import STRATUM_FIELDS, MixConf
-from gdo.utils.checks import check_choice, check_range
+from gdo.selection.kinds import goal_kind
+from gdo.utils.checks import check_all_set, check_choice, check_range
 from gdo.utils.errors import ConfigError
 
-GOAL_KINDS = ("gdo", "uniform")
 RELAX_POLICIES = ("error", "warn")
 
 
@@ -21,11 +23,11 @@ RELAX_POLICIES = ("error", "warn")
 class OversampleConf:
     """Stratum quota multipliers: a stratum's quota is pool share x these factors."""
 
-    image: float = 1.0
-    short_video: float = 1.0
-    long_video: float = 1.0
-    text: float = 1.0  # text-only candidates (no media)
-    temporal: float = 1.0  # extra factor for temporal-video strata
+    image: float = MISSING
+    short_video: float = MISSING
+    long_video: float = MISSING
+    text: float = MISSING  # text-only candidates (no media)
+    temporal: float = MISSING  # extra factor for temporal-video strata
 
 
 @dataclass
@@ -33,9 +35,9 @@ class BudgetRuleConf:
     """How the budget is recommended from the pool (before the count/ratio clips)."""
 
     # Candidates wanted per effective stratum (exp of the stratum entropy): covers the tail.
-    tail_per_stratum: int = 25
+    tail_per_stratum: int = MISSING
     # Scale by (1 + coverage_weight * mean(cluster_hard)): atypical pools need more samples.
-    coverage_weight: float = 1.0
+    coverage_weight: float = MISSING
 
 
 @dataclass
@@ -52,42 +54,46 @@ class TargetConf:
     """Goal relevance toward a named benchmark (uses ``goal_rel_<benchmark>``)."""
 
     # A benchmark name (goal_rel_<name> from `gdo describe`) or a question file path
-    # (relevance computed at selection time, gdo.selection.goal_file).
-    benchmark: str | None = None
+    # (relevance computed at selection time, gdo.selection.goal_file); null: none.
+    benchmark: str | None = MISSING
     # Several question files with weights (a weighted mixture target); overrides benchmark.
-    files: list[TargetFileConf] = field(default_factory=list)
+    files: list[TargetFileConf] = MISSING
 
 
 @dataclass
 class GoalConf:
-    name: str = "temp_plus"
-    kind: str = "gdo"  # gdo | uniform (Uni-Nx)
+    """A goal (``conf/goal/<name>.yaml``). Every key is required (``???``): a goal file
+    states all of its values, so one that omits a key fails with the key's name
+    (:func:`check_goal`) instead of silently taking another goal's number."""
+
+    name: str = MISSING
+    kind: str = MISSING  # gdo | uniform (Uni-Nx)
     # Budget: recommended from the pool, clipped to [min_count, max_count], then to
     # max_ratio x pool size (that clip wins, so small pools get small subsets).
-    min_count: int = 16000
-    max_count: int = 110000
-    max_ratio: float = 0.018
+    min_count: int = MISSING
+    max_count: int = MISSING
+    max_ratio: float = MISSING
     budget_rule: BudgetRuleConf = field(default_factory=BudgetRuleConf)
     # Share of video (short + long) in the subset; null = unconstrained.
-    video_share_min: float | None = 0.50
-    video_share_max: float | None = 0.64
-    min_temporal_share_of_video: float = 0.38
+    video_share_min: float | None = MISSING
+    video_share_max: float | None = MISSING
+    min_temporal_share_of_video: float = MISSING
     # vds3 > 0 positives: the paper's target at its reported 1x size; scaled to our budget.
-    vds3_positives: int = 9000
-    paper_size: int = 53300
+    vds3_positives: int = MISSING
+    paper_size: int = MISSING
     oversample: OversampleConf = field(default_factory=OversampleConf)
     # Source-group floors: group -> count (>= 1) or share of the budget (< 1).
-    source_floors: dict[str, float] = field(default_factory=dict)
-    default_source_floor: float = 0.0  # floor for every group not listed (count or share)
+    source_floors: dict[str, float] = MISSING
+    default_source_floor: float = MISSING  # floor for every group not listed (count or share)
     # Candidates below this score quantile are left to the random fallback.
-    score_floor_quantile: float = 0.0
+    score_floor_quantile: float = MISSING
     mix: MixConf = field(default_factory=MixConf)
     target: TargetConf = field(default_factory=TargetConf)
     # Uni-Nx: N x a reference count (goal.reference_count, or the size of the subset of
     # goal.reference_goal read from subsets/<reference_goal>/manifest.json).
-    multiplier: float = 10.0
-    reference_count: int | None = None
-    reference_goal: str | None = None
+    multiplier: float = MISSING
+    reference_count: int | None = MISSING
+    reference_goal: str | None = MISSING
 
 
 @dataclass
@@ -104,12 +110,20 @@ class SelectConf:
 
 
 def check_goal(goal: Any) -> None:
-    """Refuse goal values outside their range (:class:`ConfigError` naming key and value).
+    """Refuse a goal with unset keys or values outside their range (:class:`ConfigError`
+    naming the keys, or the key and value).
 
     Counts are >= 0 (``max_count`` and ``paper_size`` >= 1), ratios and shares within
     [0, 1] (``max_ratio`` above 0), factors and floors >= 0, ``multiplier`` above 0.
     """
-    check_choice("goal.kind", goal.kind, GOAL_KINDS)
+    name = OmegaConf.select(goal, "name") if OmegaConf.is_config(goal) else None
+    check_all_set(
+        goal,
+        "goal",
+        f"goal '{name}'" if name else "the goal",
+        "the goal's file, conf/goal/<name>.yaml, as every preset does",
+    )
+    goal_kind(goal.kind)  # a registered kind (gdo.selection.kinds)
     check_range("goal.min_count", goal.min_count, 0)
     check_range("goal.max_count", goal.max_count, 1)
     if int(goal.min_count) > int(goal.max_count):

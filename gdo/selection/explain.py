@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.selection.fill import STEPS, eligible_order, group_rank, largest_remainder
+from gdo.selection.kinds import goal_kind
 
 # Columns of :func:`explain`'s table, one row per scores row (in scores order).
 COLUMNS = ("picked", "step", "stratum", "stratum_rank", "stratum_size", "stratum_quota", "why")
@@ -38,6 +39,7 @@ def explain(gs, labels: dict[int, str]) -> pd.DataFrame:
     position[order] = np.arange(len(order))
 
     why = np.empty(n, dtype=object)
+    ranked = goal_kind(spec.kind).ranked
     for i in range(n):
         s = int(strata[i])
         where = f"rank {rank[i] + 1} of {size[s]} in its stratum (quota {quota[s]})"
@@ -45,7 +47,7 @@ def explain(gs, labels: dict[int, str]) -> pd.DataFrame:
             why[i] = f"picked by {step[i]}; {where}"
         elif not np.isfinite(gs.score[i]):
             why[i] = "no goal score (not finite): never eligible"
-        elif spec.kind == "uniform" and rank[i] >= 0:
+        elif not ranked and rank[i] >= 0:
             why[i] = f"not drawn: {position[i] + 1} in the seeded order, budget {gs.budget.value}"
         elif rank[i] >= 0:
             why[i] = f"not reached: {where}, budget {gs.budget.value} filled"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gdo.selection.kinds import goal_kind
 from gdo.selection.plan import Plan, Supply, make_plan
 
 STEPS = (
@@ -54,7 +55,7 @@ class Spec:
     """What one selection asks for (numbers only; built from the goal config)."""
 
     budget: int
-    kind: str = "gdo"  # gdo | uniform
+    kind: str = "gdo"  # a registered goal kind (gdo.selection.kinds)
     seed: int = 0
     max_per_video: int = 8
     dedup_text: bool = True
@@ -241,7 +242,7 @@ def eligible_order(
     """
     n = len(c)
     finite = np.isfinite(c.score)
-    if spec.kind == "uniform":
+    if not goal_kind(spec.kind).ranked:
         order = rng.permutation(n)
     else:
         order = np.argsort(-c.score, kind="stable")  # ties keep the canonical (uid) order
@@ -286,7 +287,7 @@ def select(c: Candidates, spec: Spec, goal) -> Selection:
     n_groups = max(len(c.group_names), int(c.source_group.max()) + 1 if len(c) else 0)
     supply = supply_of(o, n_groups)
     floors = spec.floors if spec.floors is not None else np.zeros(n_groups, np.int64)
-    uniform = spec.kind == "uniform"
+    uniform = not goal_kind(spec.kind).ranked  # a random draw: no vds3, quotas, score floor
     vds3 = 0 if uniform else spec.vds3_positives
     plan = make_plan(goal, spec.budget, supply, floors, vds3, spec.relax)
     f = _Filler(o, plan)

@@ -1,7 +1,7 @@
 """Goal from a file: relevance to your own question set, and what it pulled into the subset.
 
 ``gdo select goal=target goal.target.benchmark=PATH`` (a ``custom`` benchmark file, see
-``gdo.evaluation.custom``, or a ``.txt`` of questions) or ``goal.target.files=[{path,
+``gdo.benchmarks.custom``, or a ``.txt`` of questions) or ``goal.target.files=[{path,
 weight}, ...]`` scores every pool candidate's goal relevance to those questions at
 selection time: the DSIR hashed n-gram importance weight of
 ``gdo.descriptors.goal_relevance`` (``log p_target - log p_pool``, mean over a candidate's
@@ -146,8 +146,8 @@ def relevance_attribution(
     ``selected``: row positions of the goal's subset in ``scores``. Empty dict when the
     goal weighs no relevance.
     """
+    from gdo.selection.goal_selection import select_goal
     from gdo.selection.prepare import goal_benchmark
-    from gdo.selection.stage import select_goal
 
     bench = goal_benchmark(goal)
     if bench is None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gdo.scoring.mix import candidate_scores, goal_relevance_column
 from gdo.selection.fill import Candidates
+from gdo.selection.kinds import goal_kind
 from gdo.utils.errors import ConfigError, InputError
 
 _FLAGS = ("is_video", "temporal_video", "vds3")
@@ -130,7 +131,7 @@ def floors_for(goal, group_names: list[str], budget: int) -> tuple[np.ndarray, d
 
 def vds3_target(goal, budget: int, dropped: list[str]) -> int:
     """The paper's vds3-positives target scaled to this budget (0 without VDS)."""
-    if "vds" in dropped or goal.kind == "uniform" or int(goal.paper_size) <= 0:
+    if "vds" in dropped or not goal_kind(goal.kind).ranked or int(goal.paper_size) <= 0:
         return 0
     share = min(1.0, int(goal.vds3_positives) / int(goal.paper_size))
     return int(math.ceil(share * budget - 1e-9))

@@ -9,7 +9,6 @@ columns; the training stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,17 @@ import numpy as np
 import pandas as pd
 
 from gdo.scoring.stage import input_key
-from gdo.selection.budget import Budget, resolve_budget
-from gdo.selection.config import check_goal, check_select
 from gdo.selection.export import write_llava, write_messages
-from gdo.selection.fill import Candidates, Selection, Spec, select
 from gdo.selection.goal_file import (
     append_relevance_report,
     goal_file_inputs,
     relevance_attribution,
     with_file_relevance,
 )
+from gdo.selection.goal_selection import GoalSelection, select_goal
+from gdo.selection.kinds import goal_kind
 from gdo.selection.prepare import (
-    build_candidates,
-    floors_for,
-    goal_scores,
     stratum_labels,
-    vds3_target,
 )
 from gdo.selection.report import composition, composition_counts, plot_composition, write_report
 from gdo.utils.errors import ConfigError, InputError
@@ -43,84 +37,17 @@ from gdo.utils.stage import stage_dir, work_dir
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class GoalSelection:
-    """A goal's selection over the scores table (rows are positions in it)."""
-
-    selection: Selection
-    budget: Budget
-    score: np.ndarray  # the goal's candidate score per scores row
-    strata: np.ndarray  # stratum code per scores row
-    excluded: dict[str, int] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    # What the fill ran on (gdo.selection.explain reads them to say why a row was or was not picked).
-    candidates: Candidates | None = None
-    spec: Spec | None = None
-
-    @property
-    def mask(self) -> np.ndarray:
-        """Boolean mask over the scores rows: selected or not."""
-        m = np.zeros(len(self.score), dtype=bool)
-        m[self.selection.index] = True
-        return m
-
-
-def select_goal(
-    scores: pd.DataFrame,
-    goal,
-    select_conf,
-    seed: int,
-    dropped: list[str] | None = None,
-    reference_count: int | None = None,
-    file: str = "scores.parquet",
-) -> GoalSelection:
-    """Select ``goal``'s subset from a scores table (pure: no files)."""
-    check_goal(goal)
-    check_select(select_conf)
-    dropped = list(dropped or [])
-    fields = list(select_conf.stratum_fields)
-    score, excluded = goal_scores(scores, goal, dropped, file)
-    cands, strata = build_candidates(scores, score, fields, goal, file)
-    n_ok = int(np.isfinite(score).sum())
-    budget = resolve_budget(
-        goal,
-        n_ok,
-        strata[np.isfinite(score)],
-        scores["vds3"].to_numpy()[np.isfinite(score)],
-        scores["cluster_hard"].to_numpy() if "cluster_hard" in scores.columns else None,
-        explicit=select_conf.budget,
-        reference_count=reference_count,
-        use_vds3="vds" not in dropped,
-    )
-    floors, notes = floors_for(goal, cands.group_names, budget.value)
-    if goal.kind == "uniform":
-        floors[:] = 0
-    spec = Spec(
-        budget=budget.value,
-        kind=goal.kind,
-        seed=int(seed),
-        max_per_video=int(select_conf.max_per_video),
-        dedup_text=bool(select_conf.dedup_text),
-        score_floor_quantile=float(goal.score_floor_quantile),
-        relax=str(select_conf.relax),
-        vds3_positives=vds3_target(goal, budget.value, dropped),
-        floors=floors,
-    )
-    if "vds" in dropped and goal.kind != "uniform":
-        notes["vds3_positives"] = "skipped: the score ablation dropped VDS (no vds3)"
-    sel = select(cands, spec, goal)
-    return GoalSelection(sel, budget, score, strata, excluded, notes, cands, spec)
-
-
 def reference_count_for(cfg) -> int | None:
     """Uni-Nx reference: ``goal.reference_count`` or the size of another goal's subset."""
     goal = cfg.goal
-    if goal.kind != "uniform":
+    if not goal_kind(goal.kind).sized_by_reference:
         return None
     if goal.reference_count is not None:
         return int(goal.reference_count)
     if not goal.reference_goal:
-        raise ConfigError("goal.kind=uniform needs goal.reference_count or goal.reference_goal")
+        raise ConfigError(
+            f"goal.kind={goal.kind} needs goal.reference_count or goal.reference_goal"
+        )
     mdir = work_dir(cfg) / "subsets" / str(goal.reference_goal)
     m = read_manifest(mdir)
     if m is None:

@@ -108,15 +108,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("preset", help="a file stem of conf/training/deepspeed/")
     parser.add_argument("out", help="where to write the JSON")
     args = parser.parse_args(argv)
-    from hydra import compose, initialize_config_dir
-
-    import gdo.config  # noqa: F401  (registers the schemas)
-    from gdo.cli import conf_dir
-
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
-        cfg = compose(config_name="config", overrides=[f"training/deepspeed={args.preset}"])
-    write_deepspeed_json(cfg.training.deepspeed, args.out)
+    write_deepspeed_json(deepspeed_preset(args.preset), args.out)
     return 0
+
+
+def deepspeed_preset(name: str) -> Any:
+    """``conf/training/deepspeed/<name>.yaml`` on its schema (what ``training/deepspeed=<name>``
+    composes: the presets are plain values, no defaults list or interpolation)."""
+    from omegaconf import OmegaConf
+
+    from gdo.training.config import DeepSpeedConf
+    from gdo.utils.conf import conf_dir
+
+    path = conf_dir() / "training" / "deepspeed" / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ConfigError(f"no DeepSpeed preset '{name}' ({path}); known: {', '.join(known)}")
+    return OmegaConf.merge(OmegaConf.structured(DeepSpeedConf), OmegaConf.load(path))
 
 
 if __name__ == "__main__":

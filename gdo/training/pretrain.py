@@ -6,7 +6,8 @@
 A tiny model trained from scratch knows nothing, and GDO's descriptors (blind loss,
 self-consistency, ...) need a base that already perceives colours and counts, as a real
 pretrained VLM does. So the world's generic perception data (not the pool) trains a
-random-init tiny Qwen2-VL (``gdo.models.build_tiny`` over ``gdo.world.vocabulary()``),
+random-init tiny Qwen2-VL (``gdo.models.build_tiny`` over the words the world's texts can
+contain, ``<world_dir>/vocabulary.json`` as ``gdo world`` wrote it),
 and the result is saved as a ``from_pretrained`` folder that describe and train start
 from. Real runs skip this stage and use ``model.path``. Cached: skipped while the
 manifest key (model sizes, recipe, vocabulary, data) matches.
@@ -14,6 +15,7 @@ manifest key (model sizes, recipe, vocabulary, data) matches.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -23,11 +25,11 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from gdo.models.config import model_key
 from gdo.training.checkpoints import RESUME_FILES, RESUME_GLOBS, list_checkpoints, read_state
 from gdo.training.data import drop_missing_media, load_subset
-from gdo.training.stage import _barrier, input_key, recipe_config, train_on_rows
+from gdo.training.stage import input_key, recipe_config, train_on_rows, wait_for_ranks
 from gdo.utils.errors import InputError
 from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
 from gdo.utils.progress import is_rank_zero
-from gdo.utils.stage import work_dir
+from gdo.utils.stage import work_dir, world_dir
 
 
 def pretrain_recipe(tcfg: DictConfig, world_size: int = 1) -> DictConfig:
@@ -58,13 +60,11 @@ def run(cfg: DictConfig) -> Path:
     import os
 
     from gdo.models import build_tiny
-    from gdo.world import vocabulary
-    from gdo.world.stage import to_world_conf
 
     p = cfg.training.pretrain
     final = Path(p.out_dir).expanduser().resolve()
     data = Path(p.data)
-    vocab = vocabulary(to_world_conf(cfg.world))
+    vocab = world_vocabulary(cfg)
     recipe = pretrain_recipe(cfg.training, int(os.environ.get("WORLD_SIZE", "1")))
     key = content_hash(
         "pretrain",
@@ -90,7 +90,7 @@ def run(cfg: DictConfig) -> Path:
         shutil.rmtree(run_dir)
     if is_rank_zero() and not (init / "config.json").exists():
         build_tiny(cfg.model, init, vocab)
-    _barrier()
+    wait_for_ranks()
     result = train_on_rows(cfg, recipe, rows, init, run_dir, key, job_type="pretrain")
     if is_rank_zero():
         _export(result.final_checkpoint, final)
@@ -108,8 +108,23 @@ def run(cfg: DictConfig) -> Path:
                 **result.counts,
             },
         )
-    _barrier()
+    wait_for_ranks()
     return final
+
+
+def world_vocabulary(cfg: DictConfig) -> list[str]:
+    """The tiny tokenizer's words: ``<world_dir>/vocabulary.json``, written by ``gdo world``
+    (an artifact of the world, so that training does not import the world's generator)."""
+    path = world_dir(cfg) / "vocabulary.json"
+    try:
+        words = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), reason="missing; run `gdo world` first") from None
+    except ValueError as err:
+        raise InputError(str(path), None, None, "a JSON list of words", reason=str(err)) from None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise InputError(str(path), None, None, "a JSON list of words", got=type(words).__name__)
+    return words
 
 
 def _stale(run_dir: Path, key: str) -> bool:

@@ -56,7 +56,7 @@ from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, read_manifest, write_manifest
 from gdo.utils.progress import is_rank_zero
 from gdo.utils.seed import seed_everything
-from gdo.utils.stage import work_dir
+from gdo.utils.stage import base_model_path, work_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,9 @@ _NOT_IN_KEY = (
 )  # fmt: skip
 
 
-def default_init(cfg: DictConfig) -> Path | str:
+def default_init(cfg: DictConfig) -> str:
     """The model a run starts from: training.init_from, else model.path, else base_model/."""
-    init = cfg.training.init_from or cfg.model.path
-    if init:
-        return init
-    return work_dir(cfg) / "base_model"
+    return str(base_model_path(cfg, cfg.training.init_from))
 
 
 def input_key(path: str | Path) -> str:
@@ -225,12 +222,13 @@ def _resume_point(tcfg: DictConfig, ckpt_root: Path, base: dict, run_key: str) -
         for old in list_checkpoints(ckpt_root):
             check_same_model(old, base)  # never delete another model's checkpoints
             shutil.rmtree(old)
-    _barrier()
+    wait_for_ranks()
     found = find_resume_checkpoint(ckpt_root, base, run_key)
     return found if ck.resume else None
 
 
-def _barrier() -> None:
+def wait_for_ranks() -> None:
+    """Wait for every rank (a no-op without an initialised process group)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -244,12 +242,6 @@ def run(cfg: DictConfig) -> Path:
     out_dir = work_dir(cfg) / "train" / str(name)
     subset = Path(tcfg.subset)
     init = default_init(cfg)
-    if isinstance(init, Path) and not init.exists():
-        raise InputError(
-            init,
-            reason="no model to fine-tune",
-            expected="a base model folder: run `gdo pretrain` (CPU world) or set model.path",
-        )
     rows = load_subset(subset, tcfg.media_root)
     n_subset = len(rows)
     rows, n_missing = drop_missing_media(rows, str(tcfg.on_missing_media), subset)
@@ -284,7 +276,7 @@ def run(cfg: DictConfig) -> Path:
             },
             extra={"checkpoints": result.checkpoints},
         )
-    _barrier()
+    wait_for_ranks()
     return out_dir
 
 

@@ -280,7 +280,7 @@ def save_processor(vlm: Any, dst: Path) -> None:
     """The processor files of ``vlm``'s source checkpoint, else ``processor.save_pretrained``."""
     source = getattr(vlm, "source", None)
     if source is not None:
-        from gdo.models.loading import copy_processor_files
+        from gdo.models.files import copy_processor_files
 
         copy_processor_files(source, dst)
     else:

@@ -50,6 +50,27 @@ def check_choice(key: str, value: Any, choices: Iterable[str]) -> None:
         raise ConfigError(f"{key}={value!r}: expected one of {', '.join(choices)}")
 
 
+def check_all_set(node: Any, group: str, what: str, where: str) -> None:
+    """Refuse a config node with keys left unset (``???``), naming every one of them.
+
+    ``group`` is the node's name in the root config (``goal``), ``what`` says which node
+    it is in the message (``goal 'temp'``) and ``where`` where its values belong.
+    A plain object (a test's namespace, a replay) passes: it has what it is asked for.
+    """
+    from omegaconf import DictConfig, OmegaConf
+
+    if not isinstance(node, DictConfig):
+        return
+    # OmegaConf names keys from the root: "goal.x" inside a composed config, "x" alone.
+    prefix = "" if node._get_full_key(None) else f"{group}."
+    missing = sorted(prefix + k for k in OmegaConf.missing_keys(node))
+    if missing:
+        raise ConfigError(
+            f"{what} does not set {', '.join(missing)}: every one of its keys is required "
+            f"(state it in {where})"
+        )
+
+
 def _describe(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
     if lo is not None and hi is not None:
         return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -163,22 +162,3 @@ def run(cfg: Any) -> Path:
     )
     log.info("custom set written: %s (%d questions)", out, counts["questions"])
     return out / "questions.jsonl"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``gdo world custom [overrides]``: compose the config, write the set."""
-    from hydra import compose, initialize_config_dir
-
-    import gdo.config  # noqa: F401  (registers the schemas)
-    from gdo.cli import conf_dir
-
-    overrides = list(sys.argv[1:] if argv is None else argv)
-    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
-        cfg = compose(config_name="config", overrides=overrides)
-    print(run(cfg))
-    return 0
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    sys.exit(main())

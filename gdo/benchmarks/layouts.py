@@ -25,21 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gdo.benchmarks.kinds import OWN_FOLDER, Form, get_kind
 from gdo.media.errors import MediaError
-from gdo.media.paths import resolve_media
+from gdo.media.paths import VIDEO_EXTS, is_video_file, resolve_media
 from gdo.utils.errors import InputError
 
-VIDEO_EXTS = (".mp4", ".MP4", ".mkv", ".webm", ".avi", ".mov")
+# A bare video id tries these, in this order (the lower-case form first).
+_ID_SUFFIXES = tuple(form for ext in VIDEO_EXTS for form in (ext, ext.upper()))
 QUESTION_SUFFIXES = (".json", ".jsonl", ".parquet")
-
-
-@dataclass(frozen=True)
-class Form:
-    """One release layout: question-file globs (first that matches) and media folders."""
-
-    name: str
-    questions: tuple[str, ...]
-    media: tuple[str, ...]  # relative to the root; "" is the root itself
 
 
 # MVBench subtask -> its videos' folder in the release (main branch, zips extracted under
@@ -69,11 +62,12 @@ MVBENCH_FOLDERS: dict[str, tuple[str, ...]] = {
 # Replacement clips of the "remove repeated qa" update (video/data0613.zip).
 MVBENCH_UPDATE = "data0613"
 
-_OWN = Form("folder of question files", ("*",), ("", "video", "videos", "data"))
+
+# The release layouts of gdo's own kinds (their BenchmarkKind.forms, gdo.benchmarks.readers).
 FORMS: dict[str, tuple[Form, ...]] = {
     "mvbench": (
         Form("OpenGVLab/MVBench: json/ + video/", ("json/*.json",), ("video", "")),
-        _OWN,
+        OWN_FOLDER,
     ),
     "videomme": (
         Form(
@@ -81,7 +75,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
             ("videomme/*.parquet",),
             ("data", "videos", ""),
         ),
-        _OWN,
+        OWN_FOLDER,
     ),
     "mlvu": (
         Form(
@@ -96,7 +90,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
             ("mlvu_test/*.parquet", "mlvu/*.parquet", "data/*.parquet"),
             ("", "video", "videos"),
         ),
-        _OWN,
+        OWN_FOLDER,
     ),
     "lvbench": (
         Form("lmms-eval/LVBench: data/*.parquet", ("data/*.parquet",), ("", "videos", "video")),
@@ -105,11 +99,11 @@ FORMS: dict[str, tuple[Form, ...]] = {
             ("video_info.meta.jsonl", "data/video_info.meta.jsonl"),
             ("videos", "video", "", "scripts/videos"),
         ),
-        _OWN,
+        OWN_FOLDER,
     ),
 }
-# Open-ended files shipped next to the multiple-choice ones (no options to score).
-_OPEN_ENDED = re.compile(r"sub_?scene|summary|generation|^OE-|_ssc_|_vs_", re.IGNORECASE)
+# Open-ended MLVU files shipped next to the multiple-choice ones (no options to score).
+OPEN_ENDED = re.compile(r"sub_?scene|summary|generation|^OE-|_ssc_|_vs_", re.IGNORECASE)
 # The file-name search stops after this many folders (a wrong root must not walk a disk).
 MAX_SEARCH_DIRS = 20_000
 
@@ -150,24 +144,24 @@ def locate(root: str | Path, kind: str, media_root: str | Path | None = None) ->
     search off). Raises :class:`InputError` listing the layouts looked for.
     """
     root = Path(root).expanduser()
-    for form in FORMS[kind]:
+    spec = get_kind(kind, str(root))
+    for form in spec.forms:
         files = _match(root, form.questions)
         if not files:
             continue
-        if kind == "mlvu":
-            skipped = [f for f in files if _OPEN_ENDED.search(f.stem)]
+        skipped = []
+        if spec.skip_files is not None:
+            skipped = [f for f in files if spec.skip_files.search(f.stem)]
             files = [f for f in files if f not in skipped]
             if not files:
                 continue
-        else:
-            skipped = []
         if media_root is not None:
             roots, search = [Path(media_root).expanduser()], False
         else:
             roots = [root / m if m else root for m in form.media]
             roots, search = [r for r in dict.fromkeys(roots) if r.is_dir()], True
         return Layout(kind, root, form.name, files, roots, skipped, search)
-    looked = "; ".join(f"{f.name} ({', '.join(f.questions)})" for f in FORMS[kind])
+    looked = "; ".join(f"{f.name} ({', '.join(f.questions)})" for f in spec.forms)
     raise InputError(
         str(root), None, None, f"a {kind} dataset folder: one of {looked}", got="none of these"
     )
@@ -244,10 +238,10 @@ class MediaFinder:
 
     def video(self, rel: str, *, file: str, where: str, field: str) -> Path:
         """A video path; a bare id (Video-MME's ``videoID``) tries the known extensions."""
-        if Path(rel).suffix in VIDEO_EXTS:
+        if is_video_file(rel):
             return self.find([rel], file=file, where=where, field=field)
         found = self.find(
-            [rel, *(rel + ext for ext in VIDEO_EXTS)], file=file, where=where, field=field
+            [rel, *(rel + ext for ext in _ID_SUFFIXES)], file=file, where=where, field=field
         )
         return found if found.exists() else found.with_name(Path(rel).name + ".mp4")
 
@@ -271,6 +265,6 @@ def _index_videos(root: Path) -> dict[str, list[str]]:
         seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:
-            if os.path.splitext(name)[1] in VIDEO_EXTS:
+            if is_video_file(name):
                 index.setdefault(name, []).append(os.path.join(folder, name))
     return index

@@ -1,11 +1,12 @@
-"""Synthetic pools with controlled descriptors, for tests and benchmarks.
+"""Synthetic pools with controlled descriptors, for the tests (``from synthetic import ...``).
 
 ``make_pool`` writes tables in the real contracts (pool.parquet columns,
 descriptors.parquet columns, truth.parquet's ``temporal``/``waste``) with
 descriptors that behave as waste does (docs/METHOD.md#what-they-catch): leaked answers
 have VDS ~ 0, wrong answers high loss and low SC, static videos little motion and no
-temporal need. ``make_candidates`` builds the compact arrays selection runs on, directly,
-for 1M-10M-row benchmarks.
+temporal need. ``make_candidates`` builds the compact arrays selection runs on, directly.
+(The selection benchmark's 1M-10M-row scores table is made in
+experiments/benchmarks/selection.py.)
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from gdo.pool.schema import make_uid
-from gdo.scoring.quality import robust_z
 from gdo.selection.fill import Candidates
+from gdo.utils.stats import robust_z
 
 SOURCES = {
     "image": ["image_coco", "image_textvqa", "image_charts"],
@@ -192,50 +193,3 @@ def make_candidates(n: int, seed: int = 0, n_strata: int = 400, n_groups: int = 
         text_key=rng.integers(0, 2**63, size=n, dtype=np.uint64) // 2,
         group_names=[f"g{i}" for i in range(n_groups)],
     )
-
-
-def make_scores_frame(n: int, seed: int = 0, n_groups: int = 12) -> pd.DataFrame:
-    """A scores.parquet-shaped table of ``n`` rows with compact dtypes (for benchmarks).
-
-    Categoricals are built from codes and scores are float32, so 10M rows take
-    well under 1 GB; the columns are what ``select_goal`` reads.
-    """
-    rng = np.random.default_rng(seed)
-
-    def cat(codes: np.ndarray, names: list[str]) -> pd.Categorical:
-        return pd.Categorical.from_codes(codes, categories=names)
-
-    def f32(x: np.ndarray) -> np.ndarray:
-        return x.astype(np.float32, copy=False)
-
-    b = rng.choice(3, size=n, p=[0.45, 0.4, 0.15]).astype(np.int8)
-    is_video = b > 0
-    temporal = is_video & (rng.random(n, dtype=np.float32) < 0.4)
-    dur = np.where(is_video, rng.integers(0, 4, size=n, dtype=np.int8), 4).astype(np.int8)
-    n_clips = max(n // 4, 1)
-    clip = np.where(is_video, rng.integers(1, n_clips, size=n, dtype=np.int32), 0)
-    frame = pd.DataFrame(
-        {
-            "bucket": cat(b, ["image", "short_video", "long_video"]),
-            "duration_bin": cat(dur, ["0-30s", "30-60s", "60-120s", "120-180s", "none"]),
-            "temporal": temporal,
-            "is_mcq": rng.random(n, dtype=np.float32) < 0.4,
-            "qlen_bin": cat(rng.integers(0, 3, size=n, dtype=np.int8), ["q0", "q1", "q2"]),
-            "alen_bin": cat(rng.integers(0, 3, size=n, dtype=np.int8), ["a0", "a1", "a2"]),
-            "source_group": cat(
-                rng.integers(0, n_groups, size=n, dtype=np.int8), [f"g{i}" for i in range(n_groups)]
-            ),
-            "is_video": is_video,
-            "temporal_video": temporal,
-            "video_id": cat(clip, ["", *[f"clip{i}.mp4" for i in range(1, n_clips)]]),
-            "vds3": f32(rng.standard_normal(n, dtype=np.float32) + 0.5 * temporal),
-            "z_q": rng.standard_normal(n, dtype=np.float32),
-            "cluster_hard": rng.random(n, dtype=np.float32),
-            "goal_rel_mvbench": rng.random(n, dtype=np.float32),
-            "text_key": rng.integers(0, 2**62, size=n, dtype=np.int64).astype(np.uint64),
-        }
-    )
-    for comp in ("text_quality", "difficulty", "alignment", "rarity"):
-        frame[comp] = rng.random(n, dtype=np.float32)
-    frame["temporal_bonus"] = temporal.astype(np.float32)
-    return frame

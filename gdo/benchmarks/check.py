@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections import Counter
 
-from gdo.evaluation.custom import check_custom
+from gdo.benchmarks.custom import check_custom
 
 
 def _parser() -> argparse.ArgumentParser:

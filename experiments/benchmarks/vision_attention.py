@@ -1,20 +1,36 @@
-"""Time the tiny model's forward (+ backward) with and without the batched vision attention.
+"""Benchmark: the tiny model's forward (+ backward) with and without the batched vision attention.
 
-python -m gdo.models.benchmark --batch 32 --frames 4 --repeats 5
+    python experiments/benchmarks/vision_attention.py --batch 32 --frames 4 --repeats 5 \
+        [--out vision_attention.md]
+
+Stock vs batched (``gdo.models.fast_attention``) vision attention, interleaved so that load
+from other processes hits both alike; then ``score_options`` with the vision pass shared
+across a question's options or repeated per option. Median seconds per call.
 """
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
-from pathlib import Path
+import sys
 
-import numpy as np
-import torch
+# This folder holds a `select.py`, which would shadow the standard library's `select`
+# when this script runs from here: drop the folder.
+sys.path[:] = [p for p in sys.path if not p.endswith("experiments/benchmarks")]
 
-from gdo.models.config import ModelConf
-from gdo.models.fast_attention import patch_vision_attention
+import argparse  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from gdo.models.config import ModelConf  # noqa: E402
+from gdo.models.fast_attention import patch_vision_attention  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _time_pair(fn, repeats: int, model) -> tuple[float, float]:
@@ -41,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="also write the figures as markdown here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = ModelConf(max_pixels=args.size * args.size, frames=args.frames)
@@ -78,13 +95,38 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             vlm.score_options(options)
             times.append(time.perf_counter() - start)
         result[f"score_options_{'shared' if share else 'repeated'}_s"] = float(np.median(times))
-    for key, value in result.items():
-        print(f"{key}: {value * 1000:.1f} ms")
-    print(f"forward speed-up: {result['stock_forward_s'] / result['batched_forward_s']:.2f}x")
-    print(
+    lines = [f"{key}: {value * 1000:.1f} ms" for key, value in result.items()]
+    lines.append(
+        f"forward speed-up: {result['stock_forward_s'] / result['batched_forward_s']:.2f}x"
+    )
+    lines.append(
         f"train step speed-up: {result['stock_train_step_s'] / result['batched_train_step_s']:.2f}x"
     )
+    print("\n".join(lines))
+    if args.out is not None:
+        args.out.write_text(_markdown(args, lines), encoding="utf-8")
     return result
+
+
+def _markdown(args: argparse.Namespace, lines: list[str]) -> str:
+    """The figures with the command, commit and machine they were measured with."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    return "\n".join(
+        [
+            "# Vision attention: stock vs batched, tiny model",
+            "",
+            f"`python experiments/benchmarks/vision_attention.py --batch {args.batch} --frames "
+            f"{args.frames} --size {args.size} --repeats {args.repeats} --threads "
+            f"{args.threads}` at commit `{commit}`; {platform.machine()} {platform.system()}, "
+            f"Python {platform.python_version()}, torch {torch.__version__}, "
+            f"{os.cpu_count()} CPUs (shared).",
+            "",
+            *(f"- {line}" for line in lines),
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -2,14 +2,14 @@
 
 ``read_benchmark(path, kind, media_root=None)`` returns one row per question with the
 columns in :data:`QUESTION_COLUMNS` plus the benchmark's group fields
-(:data:`GROUP_FIELDS`). Where upstream is ambiguous both variants are accepted, and the
+(its :class:`gdo.benchmarks.kinds.BenchmarkKind`). Where upstream is ambiguous both variants are accepted, and the
 one found is recorded per row (``variant``) and in ``df.attrs["variants"]``. Video paths
 must stay inside the media root (an absolute path or a ``..`` escape is refused, as in the
 pool and custom readers); files are UTF-8, with or without a byte-order mark.
 
 ``path`` may also be a dataset's root folder exactly as downloaded (MVBench ``json/`` +
 ``video/``, Video-MME ``videomme/*.parquet`` + ``data/``, MLVU, LVBench):
-:func:`gdo.evaluation.layouts.locate` finds the question files and media folders, logs
+:func:`gdo.benchmarks.layouts.locate` finds the question files and media folders, logs
 what it found and records it in ``df.attrs["layout"]``.
 """
 
@@ -25,42 +25,18 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.evaluation.layouts import MediaFinder, locate, mvbench_folders
-from gdo.evaluation.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.benchmarks.custom import read_custom
+from gdo.benchmarks.kinds import BenchmarkKind, Prompt, Rule, get_kind, register_kind
+from gdo.benchmarks.layouts import FORMS, OPEN_ENDED, MediaFinder, locate, mvbench_folders
+from gdo.benchmarks.options import answer_to_letter, split_option_lines, strip_letter_prefix
+from gdo.benchmarks.schema import QUESTION_COLUMNS
+from gdo.media.paths import is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
 
-KINDS = ("mvbench", "videomme", "mlvu", "lvbench", "custom")
-QUESTION_COLUMNS = [
-    "benchmark",
-    "qid",
-    "question",
-    "options",
-    "answer_letter",
-    "media_kind",
-    "media",
-    "video_missing",
-    "file",
-    "record",
-    "variant",
-]
-# Breakdown fields of each benchmark (the first one is its macro-average unit, if any).
-GROUP_FIELDS: dict[str, list[str]] = {
-    "mvbench": ["subtask"],
-    "videomme": ["duration", "domain", "sub_category", "task_type"],
-    "mlvu": ["task_type"],
-    "lvbench": ["type", "question_type", "time_reference"],
-    "custom": ["subtask"],
-}
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "mvbench": ("video", "question", "candidates", "answer"),
-    "videomme": ("question_id", "videoID", "question", "options", "answer"),
-    "mlvu": ("question", "answer"),
-    "lvbench": ("question", "answer"),
-}
 log = logging.getLogger(__name__)
-FRAME_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+VIDEOMME_GROUPS = ("duration", "domain", "sub_category", "task_type")
 
 
 def read_benchmark(
@@ -75,7 +51,7 @@ def read_benchmark(
 
     ``kind`` is ``mvbench | videomme | mlvu | lvbench | custom``. ``path`` is a question
     file, a folder of them, or the dataset's root folder as downloaded (the question
-    files and media folders are then found, :mod:`gdo.evaluation.layouts`, and
+    files and media folders are then found, :mod:`gdo.benchmarks.layouts`, and
     described in ``df.attrs["layout"]``). ``media_root`` is the folder video paths
     resolve against (default: the question file's folder, or the media folders found
     under a dataset root). MVBench takes ``media_map`` (subtask -> video folder under
@@ -83,16 +59,12 @@ def read_benchmark(
     Missing media are flagged (``video_missing``), not dropped. A file in the wrong
     schema raises :class:`InputError` naming the missing field and the kind expected.
     """
-    if kind not in KINDS:
-        raise InputError(str(path), None, "kind", f"one of {', '.join(KINDS)}", got=kind)
+    spec = get_kind(kind, str(path))
     path = Path(path).expanduser()
     if not path.exists():
         raise InputError(str(path), None, None, f"a {kind} benchmark file or folder", got="nothing")
-    if kind == "custom":
-        # JSONL / CSV / parquet with every problem reported by line (gdo.evaluation.custom).
-        from gdo.evaluation.custom import read_custom
-
-        return read_custom(path, media_root)
+    if spec.read_file is not None:  # e.g. custom: every problem reported by line
+        return spec.read_file(path, media_root)
     layout = locate(path, kind, media_root) if path.is_dir() else None
     if layout is not None:
         files = layout.questions
@@ -100,21 +72,16 @@ def read_benchmark(
     else:
         files = [path]
         media = MediaFinder([Path(media_root).expanduser() if media_root else path.parent])
-    reader = {
-        "mvbench": _mvbench,
-        "videomme": _videomme,
-        "mlvu": _mlvu,
-        "lvbench": _lvbench,
-    }[kind]
+    reader = spec.read_record
     rows = []
     for file, idx, where, rec, stem in _records(files, kind):
-        missing = [f for f in _REQUIRED[kind] if f not in rec]
+        missing = [f for f in spec.required if f not in rec]
         if missing:
             raise InputError(
                 file,
                 where,
                 missing[0],
-                f"a {kind} record with fields {', '.join(_REQUIRED[kind])}",
+                f"a {kind} record with fields {', '.join(spec.required)}",
                 reason=f"missing field '{missing[0]}'",
             )
         row = reader(
@@ -134,7 +101,7 @@ def read_benchmark(
         rows.append(row)
     if not rows:
         raise InputError(str(path), None, None, f"at least one {kind} question", got="none")
-    cols = QUESTION_COLUMNS + [g for g in GROUP_FIELDS[kind] if g not in QUESTION_COLUMNS]
+    cols = QUESTION_COLUMNS + [g for g in spec.group_fields if g not in QUESTION_COLUMNS]
     df = pd.DataFrame(rows)
     for col in cols:
         if col not in df.columns:
@@ -253,7 +220,7 @@ def _as_list(value: Any, *, file: str, where: str, field: str, kind: str) -> lis
 def _frames(folder: Path) -> list[str]:
     if not folder.is_dir():
         return [str(folder)]
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTS)
+    return sorted(str(p) for p in folder.iterdir() if is_image_file(p))
 
 
 def _mvbench(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dict:
@@ -304,7 +271,7 @@ def _videomme(rec, *, file, where, stem, media, media_map, frame_subtasks) -> di
         "media_kind": "video",
         "media": [str(media.video(str(rec["videoID"]), file=file, where=where, field="videoID"))],
         "variant": ("lettered_options" if lettered else "plain_options") + f"+answer_{fmt}",
-        **{g: str(rec.get(g, "")) for g in GROUP_FIELDS["videomme"]},
+        **{g: str(rec.get(g, "")) for g in VIDEOMME_GROUPS},
     }
 
 
@@ -406,3 +373,67 @@ def _lvbench(rec, *, file, where, stem, media, media_map, frame_subtasks) -> dic
         "question_type": str(qtype),
         "time_reference": str(rec.get("time_reference", "")),
     }
+
+
+# gdo's own kinds, in this order. Prompts after the lmms-eval tasks.
+register_kind(
+    BenchmarkKind(
+        "mvbench",
+        group_fields=("subtask",),
+        rule=Rule(unit="subtask", answered_only=True),
+        read_record=_mvbench,
+        required=("video", "question", "candidates", "answer"),
+        forms=FORMS["mvbench"],
+        prompt=Prompt(
+            instruction="Only give the best option.",
+            question_prefix="Question: ",
+            options_header="Option:",
+        ),
+    )
+)
+register_kind(
+    BenchmarkKind(
+        "videomme",
+        group_fields=VIDEOMME_GROUPS,
+        rule=Rule(unit=None),
+        read_record=_videomme,
+        required=("question_id", "videoID", "question", "options", "answer"),
+        forms=FORMS["videomme"],
+        prompt=Prompt(
+            intro="Select the best answer to the following multiple-choice question based on "
+            "the video. Respond with only the letter of the correct option.",
+            letter_style="dot",
+        ),
+    )
+)
+register_kind(
+    BenchmarkKind(
+        "mlvu",
+        group_fields=("task_type",),
+        rule=Rule(unit="task_type"),
+        read_record=_mlvu,
+        required=("question", "answer"),
+        forms=FORMS["mlvu"],
+        skip_files=OPEN_ENDED,
+        prompt=Prompt(instruction="Only give the best option."),
+    )
+)
+register_kind(
+    BenchmarkKind(
+        "lvbench",
+        group_fields=("type", "question_type", "time_reference"),
+        rule=Rule(unit=None),
+        read_record=_lvbench,
+        required=("question", "answer"),
+        forms=FORMS["lvbench"],
+        prompt=Prompt(instruction="Answer the question with the option letter."),
+    )
+)
+register_kind(
+    BenchmarkKind(
+        "custom",
+        group_fields=("subtask",),
+        rule=Rule(unit=None),
+        read_file=read_custom,  # JSONL / CSV / parquet, every problem reported by line
+    )
+)

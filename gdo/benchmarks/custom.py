@@ -35,12 +35,14 @@ from typing import Any
 
 import pandas as pd
 
-from gdo.evaluation.options import (
+from gdo.benchmarks.options import (
     LETTERS,
     answer_to_letter,
     split_option_lines,
     strip_letter_prefix,
 )
+from gdo.benchmarks.schema import QUESTION_COLUMNS
+from gdo.media.paths import IMAGE_EXTS, VIDEO_EXTS, is_image_file
 from gdo.utils.errors import InputError
 from gdo.utils.tables import read_parquet
 from gdo.utils.text import read_text
@@ -50,8 +52,6 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".jsonl", ".csv", ".parquet", ".json")
 # Option columns: one per letter, A .. Z (the most options a question can have).
 COLUMN_LETTERS = LETTERS
-VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v"}
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _ID_FIELDS = ("id", "qid")
 _MEDIA_FIELDS = ("media", "video", "image", "frames")
 _GROUP_FIELDS = ("group", "subtask")
@@ -234,12 +234,12 @@ def _media(value: Any, field_name: str, root: Path) -> tuple[str, list[str], lis
     elif exts[0] in IMAGE_EXTS:
         kind = "image"
     elif Path(paths[0]).is_dir():
-        frames = sorted(str(f) for f in Path(paths[0]).iterdir() if f.suffix.lower() in IMAGE_EXTS)
+        frames = sorted(str(f) for f in Path(paths[0]).iterdir() if is_image_file(f))
         if not frames:
             return "none", [], [], f"'{raw[0]}' is a folder without frame images"
         return "frames", frames, [], None
     else:
-        known = ", ".join(sorted(VIDEO_EXTS | IMAGE_EXTS))
+        known = ", ".join(sorted({*VIDEO_EXTS, *IMAGE_EXTS}))
         return "none", [], [], f"'{raw[0]}': unknown media type (expected one of {known})"
     missing = [p for p in paths if not os.path.exists(p)]
     return kind, paths, missing, None
@@ -389,7 +389,6 @@ def read_custom(path: str | Path, media_root: str | Path | None = None) -> pd.Da
     how many more there are); media files that do not exist are flagged ``video_missing``
     and logged with their line, like missing videos of the other suites.
     """
-    from gdo.evaluation.readers import QUESTION_COLUMNS
 
     res = check_custom(path, media_root)
     if res.fatal:
