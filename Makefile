@@ -61,14 +61,15 @@ format: $(STAMP)  ## apply ruff fixes and formatting
 # but gpu.py (CUDA only: `make bench-gpu`). The committed figures, with their commands,
 # are the .md files next to the scripts.
 BENCH_DIR := outputs/bench
-BENCH_SCRIPTS := $(basename $(notdir $(wildcard experiments/benchmarks/*.py)))
+# (modules starting with _ are helpers of the scripts, not benchmarks)
+BENCH_SCRIPTS := $(filter-out _%,$(basename $(notdir $(wildcard experiments/benchmarks/*.py))))
 BENCH_TARGETS := $(addprefix bench-,$(BENCH_SCRIPTS))
 # What describe, train and evaluate run on: the small world, its pool and the tiny base
 # model pre-trained on it, under experiment name "bench" (outputs/bench/).
 BENCH_INPUTS := $(BENCH_DIR)/base_model/manifest.json
 BENCH_ARGS_describe ?= --root . --name bench --world small
-BENCH_ARGS_train ?= --pool $(BENCH_DIR)/pool/pool.parquet
-BENCH_ARGS_evaluate ?= --root . --name bench --world small
+BENCH_ARGS_train ?= --world small --root $(BENCH_DIR)/train
+BENCH_ARGS_evaluate ?= --world small --root $(BENCH_DIR)/evaluate
 BENCH_ARGS_video_backends ?= --world outputs/world/small
 
 bench: $(filter-out bench-gpu,$(BENCH_TARGETS))  ## run the CPU benchmarks (~30 min; results in outputs/bench/results)
@@ -77,7 +78,7 @@ $(BENCH_TARGETS): bench-%: $(STAMP)
 	@mkdir -p $(BENCH_DIR)/results
 	$(BIN)/python experiments/benchmarks/$*.py $(BENCH_ARGS_$*) --out $(BENCH_DIR)/results/$*.md
 
-$(filter $(addprefix bench-,describe train evaluate),$(BENCH_TARGETS)): $(BENCH_INPUTS)
+$(filter $(addprefix bench-,describe),$(BENCH_TARGETS)): $(BENCH_INPUTS)
 # video_backends decodes the small world's clips only.
 bench-video_backends: outputs/world/small/manifest.json
 

@@ -38,6 +38,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import write_record  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 NAME = "bench_eval"
 
@@ -137,6 +140,9 @@ def under_torchrun(args, overrides: list[str], cfg, questions: int, models: int)
     }
 
 
+TITLE = "Evaluation throughput (experiments/benchmarks/evaluate.py)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="small", help="world preset (conf/world)")
@@ -145,6 +151,7 @@ def main() -> int:
     parser.add_argument("--set", nargs="*", default=[], help="extra config overrides")
     parser.add_argument("--json", type=Path, default=None, help="write timings + scores here")
     parser.add_argument("--compare", type=Path, default=None, help="another run's --json")
+    parser.add_argument("--out", type=Path, default=None, help="also write a Markdown record")
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose gdo runs")
     parser.add_argument(
         "--ranks", type=int, default=0, help="run under torchrun on N ranks (0: in this process)"
@@ -175,6 +182,8 @@ def main() -> int:
             )
             if args.json:
                 args.json.write_text(json.dumps(result))
+            if args.out:
+                write_record(args.out, TITLE, result)
             return 0
         # Load the base model once untimed: transformers' lazy imports (seconds) are a
         # once-per-process cost, not throughput.
@@ -206,6 +215,8 @@ def main() -> int:
         print(compare(result["scores"], json.loads(args.compare.read_text())["scores"]))
     if args.json:
         args.json.write_text(json.dumps(result))
+    if args.out:
+        write_record(args.out, TITLE, {k: v for k, v in result.items() if k != "scores"})
     return 0
 
 

@@ -34,6 +34,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import write_record  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 # name -> (ranks, training/deepspeed)
 SETUPS = {"1proc": (1, "none"), "ddp2": (2, "none"), "zero3": (2, "zero3")}
@@ -123,6 +126,7 @@ def main() -> int:
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose gdo runs")
     parser.add_argument("--set", nargs="*", default=[], help="extra config overrides")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--out", type=Path, default=None, help="also write a Markdown record")
     args = parser.parse_args()
     args.code = args.code.resolve()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "GDO_PROGRESS": "0"}
@@ -141,6 +145,8 @@ def main() -> int:
                 f"final loss {r['losses'][-1]:.4f}, load {r['load_avg']}",
                 flush=True,
             )
+    if args.out:
+        write_record(args.out, "Training throughput (experiments/benchmarks/train.py)", results)
     if args.json:
         meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "code": str(args.code)}
         args.json.write_text(json.dumps({**meta, "args": vars(args) | {"code": str(args.code),
