@@ -15,7 +15,11 @@ def write_record(path: Path, title: str, result: Any) -> Path:
     """Write ``result`` under a header naming the command, machine, load and commit."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,  # this checkout's commit, from any folder
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = ""
