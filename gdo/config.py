@@ -87,6 +87,11 @@ class RunConf:
     # Processes per node for the describe and train steps: > 1 launches each of them with
     # `torchrun --nproc_per_node N -m gdo <stage> ...` (the other stages run in-process).
     nproc_per_node: int = 1
+    # Steps run at once after the shared stages, in worker processes (gdo.jobs): each goal's
+    # training, and each seed's steps, as soon as what they read is done. 1 = one after the
+    # other in this process; 0 = one per CPU core. The artifacts do not depend on it (each
+    # step runs on one torch thread either way); under run.nproc_per_node > 1 it is 1.
+    jobs: int = 1
     objective_goal: str | None = None  # goal whose curve the objective reads (default: goal)
 
 

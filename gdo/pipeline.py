@@ -237,18 +237,33 @@ def forget(cfg: DictConfig, step: Step) -> None:
         (Path(folder) / MANIFEST).unlink(missing_ok=True)
 
 
-def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
+def prepare_steps(cfg: DictConfig, steps: list[Step]) -> list[tuple[Step, DictConfig]]:
+    """Each step with the config it runs with (its goal composed in; the user's ``goal.*``
+    overrides are read here, in the process that runs the Hydra job)."""
+    pairs = [(step, goal_config(cfg, step.goal) if step.goal else cfg) for step in steps]
+    from gdo.logging import multirun_dir, run_group
+
+    if multirun_dir() and not cfg.logger.group:
+        # A worker process is no multirun: give it the sweep's W&B group explicitly.
+        group = run_group(cfg)
+        for _, scfg in pairs:
+            with open_dict(scfg):
+                scfg.logger.group = group
+    return pairs
+
+
+def run_prepared(pairs: list[tuple[Step, DictConfig]], bar=None) -> list[dict]:
+    """Run (step, config) pairs in order in this process; returns their timings."""
     timings = []
-    for step in steps:
-        scfg = goal_config(cfg, step.goal) if step.goal else cfg
-        if step.stage in cfg.run.force:
+    for step, scfg in pairs:
+        if step.stage in scfg.run.force:
             forget(scfg, step)
         if bar is not None:
             bar.set_description(f"gdo run [{step.label}]")
         os.environ["GDO_STAGE"] = step.label
         log.info("stage %s", step.label)
         start = time.perf_counter()
-        nproc = int(cfg.run.get("nproc_per_node", 1))
+        nproc = int(scfg.run.get("nproc_per_node", 1))
         if nproc > 1 and step.target in DISTRIBUTED:
             out = launch_torchrun(DISTRIBUTED[step.target], nproc, step.goal, scfg)
         else:
@@ -261,6 +276,34 @@ def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
             bar.update(1)
     os.environ.pop("GDO_STAGE", None)
     return timings
+
+
+def run_steps(cfg: DictConfig, steps: list[Step], bar=None) -> list[dict]:
+    """Run ``steps`` of ``cfg`` in order in this process; returns their timings."""
+    return run_prepared(prepare_steps(cfg, steps), bar)
+
+
+def run_seeds(
+    configs: list[DictConfig], plans: list[list[Step]], jobs: int, bar=None
+) -> list[dict]:
+    """The seeds' steps after the shared stages: in order in this process (``jobs`` = 1),
+    or as tasks on ``jobs`` worker processes (:mod:`gdo.jobs`; same artifacts)."""
+    if jobs <= 1:
+        timings: list[dict] = []
+        for c, p in zip(configs, plans):
+            link_shared(c)
+            timings += run_steps(c, p, bar)
+        return timings
+    from gdo.jobs import run_tasks, split
+
+    independent = {name for name, spec in STAGES.items() if spec.independent}
+    tasks = []
+    for c, p in zip(configs, plans):
+        link_shared(c)
+        tag = f"seed {c.seed}: " if len(configs) > 1 else ""
+        tasks += split(tag, prepare_steps(c, p), independent)
+    log.info("running %d tasks on %d worker processes", len(tasks), jobs)
+    return run_tasks(tasks, jobs, run_prepared, bar)
 
 
 def torchrun_command(
@@ -309,6 +352,9 @@ def run(cfg: DictConfig) -> Path | float:
     """Run the main job; returns the frontier report path (or the sweep objective)."""
     seeds = list(cfg.run.seeds) or [int(cfg.seed)]
     configs = [seed_config(cfg, s, len(seeds)) for s in seeds]
+    from gdo.jobs import resolve_jobs
+
+    jobs = resolve_jobs(int(cfg.run.get("jobs", 1)), int(cfg.run.get("nproc_per_node", 1)))
     # Seed-independent stages run once, in the folder that owns them (run.share_from
     # when set); the seed folders link to their artifacts.
     shared = cfg.copy()
@@ -321,9 +367,7 @@ def run(cfg: DictConfig) -> Path | float:
     timings: list[dict] = []
     with progress(total=total, desc="gdo run", unit="step", position=0) as bar:
         timings += run_steps(shared, first, bar)
-        for c, p in zip(configs, plans):
-            link_shared(c)
-            timings += run_steps(c, p, bar)
+        timings += run_seeds(configs, plans, jobs, bar)
     report = report_path(cfg, len(seeds))
     if len(seeds) > 1 and "frontier" in cfg.run.stages:
         from gdo.frontier.seeds import aggregate_seeds

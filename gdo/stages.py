@@ -33,6 +33,9 @@ class StageSpec:
     # Seed- and goal-independent: run once in the folder that owns its artifacts (seeds
     # and sweep points link them, gdo.pipeline).
     shared: bool = False
+    # Per-goal runs that read nothing of each other (train): `gdo run` with run.jobs > 1
+    # may run them at once (gdo.jobs).
+    independent: bool = False
 
     @property
     def command(self) -> str:
@@ -112,6 +115,7 @@ for _spec in (
         _per_goal("train"),
         per_goal=True,
         distributed=True,
+        independent=True,
     ),
     StageSpec(
         "evaluate",

@@ -38,6 +38,7 @@ LAYERS: list[set[str]] = [
         "config",
         "cli",
         "pipeline",
+        "jobs",
         "stages",
         "registries",
         "sweep",
