@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def _init_worker(log_files: list[str], level: int) -> None:
     """A worker logs as the parent does (console + the run's log files), shows no bars of
     its own (two processes' bars would garble each other) and uses one torch thread."""
     os.environ["GDO_PROGRESS"] = "0"
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]  # as Hydra's
     handlers += [logging.FileHandler(f) for f in log_files]
     logging.basicConfig(level=level, format=LOG_FORMAT, handlers=handlers, force=True)
 
@@ -162,7 +163,9 @@ def run_tasks(
                 bar.set_description(f"gdo run [{', '.join(t.name for t in running.values())}]")
             if not running:
                 break  # a failure stopped the rest, or what is left waits on it
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=2.0, return_when=FIRST_COMPLETED)
+            if bar is not None:
+                bar.refresh()  # the elapsed time moves while long tasks run
             for fut in finished:
                 t = running.pop(fut)
                 try:
