@@ -149,6 +149,7 @@ def unknown_keys(node: Any, path: str = "") -> list[str]:
 # override file written before the rename) is refused with the new name, not run without it.
 RENAMED: dict[str, str] = {
     "descriptors.items": "descriptors.specs",
+    "notes.custom_set": "world.custom_set",
 }
 
 

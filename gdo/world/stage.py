@@ -28,7 +28,7 @@ from gdo.utils.io import (
     remove_stale_temp_dirs,
     temp_dir_for,
 )
-from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
+from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import world_dir
 from gdo.world.benchmarks import build_benchmarks
 from gdo.world.config import WorldConf
@@ -61,8 +61,12 @@ def to_world_conf(node: Any) -> WorldConf:
 
 
 def world_key(cfg: Any) -> str:
-    """The manifest key of the world: a content hash of the world config."""
-    return content_hash(cfg.world)
+    """The manifest key of the world: a content hash of the world config, less the custom
+    set's (``gdo world custom`` writes that set under its own key; changing it must not
+    make the world stale)."""
+    plain = dict(to_plain(cfg.world))
+    plain.pop("custom_set", None)
+    return content_hash(plain)
 
 
 def run(cfg: Any) -> Path:
