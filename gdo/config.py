@@ -150,6 +150,9 @@ def unknown_keys(node: Any, path: str = "") -> list[str]:
 RENAMED: dict[str, str] = {
     "descriptors.items": "descriptors.specs",
     "notes.custom_set": "world.custom_set",
+    "training.pretrain.lr": "training.pretrain.recipe.lr",
+    "training.pretrain.warmup_ratio": "training.pretrain.recipe.warmup_ratio",
+    "training.pretrain.per_device_batch_size": "training.pretrain.recipe.per_device_batch_size",
 }
 
 
@@ -205,6 +208,12 @@ def check_config(cfg: Any) -> None:
         cfg.score.mix, "score.mix", f"score '{cfg.score.name}'", "its conf/score/<name>.yaml"
     )
     check_goal(cfg.goal)
+    check_all_set(
+        cfg.training.pretrain,
+        "training.pretrain",
+        "the pretrain recipe",
+        "conf/training/pretrain/<name>.yaml",
+    )
     check_select(cfg.select)
 
 

@@ -172,16 +172,28 @@ def test_the_old_descriptors_items_key_names_its_new_name(tmp_path) -> None:
     check_config(compose(["descriptors.specs.motion.size=32"]))  # the new name passes
 
 
+MOVED = "'descriptors.items' is now 'descriptors.specs'"
+
+
 @pytest.mark.parametrize(
-    "override", ["descriptors.items.motion.size=32", "+descriptors.items.coverage.k=4",
-                 "descriptors.items.self_consistency=null", "~descriptors.items.coverage"],
-)  # fmt: skip
-def test_gdo_refuses_an_override_of_the_old_name_with_the_new_one(override, capsys) -> None:
+    ("override", "moved"),
+    [
+        ("descriptors.items.motion.size=32", MOVED),
+        ("+descriptors.items.coverage.k=4", MOVED),
+        ("descriptors.items.self_consistency=null", MOVED),
+        ("~descriptors.items.coverage", MOVED),
+        (
+            "training.pretrain.lr=5e-4",
+            "'training.pretrain.lr' is now 'training.pretrain.recipe.lr'",
+        ),
+    ],
+)
+def test_gdo_refuses_an_override_of_the_old_name_with_the_new_one(override, moved, capsys) -> None:
     from gdo.cli import main
 
     assert main(["describe", override]) == 1
     err = capsys.readouterr().err
-    assert "'descriptors.items' is now 'descriptors.specs'" in err and "Traceback" not in err
+    assert moved in err and "Traceback" not in err
 
 
 def test_the_specs_rename_keeps_the_descriptor_keys(tmp_path) -> None:
