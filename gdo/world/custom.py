@@ -39,6 +39,7 @@ from gdo.utils.io import atomic_write_parquet, atomic_write_text
 from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
 from gdo.utils.progress import progress
 from gdo.utils.stage import world_dir
+from gdo.utils.typed import typed
 from gdo.world.bench_clips import ClipMaker
 from gdo.world.config import QTYPES, CustomSetConf, WorldConf
 
@@ -48,11 +49,7 @@ log = logging.getLogger(__name__)
 def custom_set_conf(cfg: Any) -> CustomSetConf:
     """The set's config, ``cfg.world.custom_set``, typed and checked (``ConfigError`` naming
     the field and what it expects)."""
-    from omegaconf import OmegaConf
-
-    node = cfg.world.custom_set
-    if not isinstance(node, CustomSetConf):
-        node = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(CustomSetConf), node))
+    node = typed(cfg.world.custom_set, CustomSetConf, "world.custom_set")
     conf = replace(node, frames=tuple(node.frames), seconds=tuple(node.seconds))
     where = "world.custom_set"
     if conf.qtype not in QTYPES:

@@ -30,6 +30,7 @@ from gdo.utils.io import (
 )
 from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import world_dir
+from gdo.utils.typed import typed
 from gdo.world.benchmarks import build_benchmarks
 from gdo.world.config import WorldConf
 from gdo.world.media_io import verify_videos
@@ -53,11 +54,7 @@ TRUTH_COLUMNS = [
 
 def to_world_conf(node: Any) -> WorldConf:
     """A ``WorldConf`` from the composed ``cfg.world`` node (or a WorldConf as is)."""
-    if isinstance(node, WorldConf):
-        return node
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(WorldConf), node))
+    return typed(node, WorldConf, "world")
 
 
 def world_key(cfg: Any) -> str:
