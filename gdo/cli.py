@@ -162,7 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import hydra
 
-    import gdo.config  # noqa: F401
+    import gdo.config
+
+    renamed = gdo.config.renamed_overrides(rest)
+    if renamed:
+        print(
+            f"gdo {cmd.replace('_', ' ')}: error: renamed config key(s): {'; '.join(renamed)}",
+            file=sys.stderr,
+        )
+        return 1
     from gdo.sweep_resume import register_plugins
 
     register_plugins()

@@ -150,12 +150,57 @@ def unknown_keys(node: Any, path: str = "") -> list[str]:
     return out
 
 
+# Keys that moved: old dotted name -> new one. A config that still sets the old name (an
+# override file written before the rename) is refused with the new name, not run without it.
+RENAMED: dict[str, str] = {
+    "descriptors.items": "descriptors.specs",
+    "notes.custom_set": "world.custom_set",
+    "training.pretrain.lr": "training.pretrain.recipe.lr",
+    "training.pretrain.warmup_ratio": "training.pretrain.recipe.warmup_ratio",
+    "training.pretrain.per_device_batch_size": "training.pretrain.recipe.per_device_batch_size",
+}
+
+
+def renamed_keys(cfg: Any) -> list[str]:
+    """``old -> new`` for each renamed key that ``cfg`` still sets (to a non-empty value)."""
+    from omegaconf import OmegaConf
+
+    out = []
+    for old, new in RENAMED.items():
+        value = OmegaConf.select(cfg, old, default=None)
+        if value is None or (hasattr(value, "__len__") and not len(value)):
+            continue  # not set, or the empty placeholder the schema keeps for the old name
+        out.append(f"'{old}' is now '{new}' (write {new}.<x> where it says {old}.<x>)")
+    return out
+
+
+def renamed_overrides(args: list[str]) -> list[str]:
+    """``old -> new`` for each command-line override that names a renamed key.
+
+    Hydra refuses ``descriptors.items.motion.size=32`` itself (the placeholder has no
+    ``motion``) with a message that does not say the key moved, so ``gdo`` checks the
+    overrides before composing.
+    """
+    out = []
+    for arg in args:
+        if arg.startswith("-") or ("=" not in arg and not arg.startswith("~")):
+            continue
+        key = arg.lstrip("+~").split("=", 1)[0]
+        for old, new in RENAMED.items():
+            if key == old or key.startswith(old + "."):
+                out.append(f"'{arg}': '{old}' is now '{new}' ({new}{key[len(old) :]})")
+    return out
+
+
 def check_config(cfg: Any) -> None:
     """Refuse a composed config with keys no schema declares or values out of range.
 
     Run by every ``gdo <command>`` before its stage, so that ``gdo run`` does not spend
     hours before ``select`` finds a negative budget.
     """
+    renamed = renamed_keys(cfg)
+    if renamed:
+        raise ConfigError(f"renamed config key(s): {'; '.join(renamed)}")
     unknown = unknown_keys(cfg)
     if unknown:
         raise ConfigError(
@@ -168,6 +213,12 @@ def check_config(cfg: Any) -> None:
         cfg.score.mix, "score.mix", f"score '{cfg.score.name}'", "its conf/score/<name>.yaml"
     )
     check_goal(cfg.goal)
+    check_all_set(
+        cfg.training.pretrain,
+        "training.pretrain",
+        "the pretrain recipe",
+        "conf/training/pretrain/<name>.yaml",
+    )
     check_select(cfg.select)
 
 

@@ -151,3 +151,66 @@ def test_an_incomplete_score_mix_fails_with_the_key_name() -> None:
         cfg.score.mix.base.rarity = "???"
     with pytest.raises(ConfigError, match=r"score 'default' does not set score\.mix\.base\.rarity"):
         check_config(cfg)
+
+
+def _old_name_experiment(tmp_path) -> str:
+    """An override file written before ``descriptors.items`` became ``descriptors.specs``."""
+    (tmp_path / "experiment").mkdir()
+    (tmp_path / "experiment" / "old_items.yaml").write_text(
+        "# @package _global_\ndescriptors:\n  items:\n    motion:\n      size: 32\n"
+    )
+    return f"hydra.searchpath=[file://{tmp_path}]"
+
+
+def test_the_old_descriptors_items_key_names_its_new_name(tmp_path) -> None:
+    from gdo.config import check_config
+    from gdo.utils.errors import ConfigError
+
+    cfg = compose([_old_name_experiment(tmp_path), "experiment=old_items"])
+    with pytest.raises(ConfigError, match=r"'descriptors\.items' is now 'descriptors\.specs'"):
+        check_config(cfg)
+    check_config(compose(["descriptors.specs.motion.size=32"]))  # the new name passes
+
+
+MOVED = "'descriptors.items' is now 'descriptors.specs'"
+
+
+@pytest.mark.parametrize(
+    ("override", "moved"),
+    [
+        ("descriptors.items.motion.size=32", MOVED),
+        ("+descriptors.items.coverage.k=4", MOVED),
+        ("descriptors.items.self_consistency=null", MOVED),
+        ("~descriptors.items.coverage", MOVED),
+        (
+            "training.pretrain.lr=5e-4",
+            "'training.pretrain.lr' is now 'training.pretrain.recipe.lr'",
+        ),
+    ],
+)
+def test_gdo_refuses_an_override_of_the_old_name_with_the_new_one(override, moved, capsys) -> None:
+    from gdo.cli import main
+
+    assert main(["describe", override]) == 1
+    err = capsys.readouterr().err
+    assert moved in err and "Traceback" not in err
+
+
+def test_the_specs_rename_keeps_the_descriptor_keys(tmp_path) -> None:
+    """describe's shard folder and merge's key hash what each descriptor is, not the name
+    of the config node holding them: the values pinned here are what the code computed
+    when the node was still ``descriptors.items``, so caches written then stay valid."""
+    import json
+
+    from gdo.descriptors.keys import sample_key
+    from gdo.descriptors.merge import merge_key
+    from gdo.descriptors.registry import build
+
+    pool = tmp_path / "outputs" / "default" / "pool"
+    pool.mkdir(parents=True)
+    (pool / "manifest.json").write_text(json.dumps({"key": "0123456789abcdef"}))
+    # A fixed world folder: goal relevance's key holds its benchmark index's path.
+    cfg = compose([f"paths.root_dir={tmp_path}", "paths.world_dir=/world"])
+    specs = build(cfg.descriptors.specs)
+    skey = sample_key(cfg, specs, needs_model=False)
+    assert (skey, merge_key(cfg, skey, specs)) == ("454932cbda180fdd", "d74cd392658485d2")

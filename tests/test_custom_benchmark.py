@@ -195,7 +195,7 @@ def test_world_custom_set_is_valid_balanced_and_one_skill(cfg_factory) -> None:
     from gdo.utils.stage import world_dir
     from gdo.world.custom import run as custom_run
 
-    cfg = cfg_factory("logger=none", "+notes.custom_set.size=12", "+notes.custom_set.name=order")
+    cfg = cfg_factory("logger=none", "world.custom_set.size=12", "world.custom_set.name=order")
     atomic_write_json(world_dir(cfg) / "manifest.json", {"key": "stub"})  # a world exists
     path = custom_run(cfg)
     assert path.parent.name == "order" and check_main([str(path)]) == 0
@@ -208,6 +208,50 @@ def test_world_custom_set_is_valid_balanced_and_one_skill(cfg_factory) -> None:
     assert all(Path(m[0]).is_relative_to(path.parent / "media") for m in df["media"])
     mtime = path.stat().st_mtime_ns
     assert custom_run(cfg) == path and path.stat().st_mtime_ns == mtime  # fresh: skipped
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("world.custom_set.qtype=colours", r"world\.custom_set\.qtype: expected one of"),
+        ("world.custom_set.size=0", r"world\.custom_set\.size: expected >= 1"),
+        ("world.custom_set.n_options=7", r"world\.custom_set\.n_options: expected 2 to 6"),
+        ("world.custom_set.frames=[16,8]", r"world\.custom_set\.frames: expected \[min, max\]"),
+        ("world.custom_set.seconds=[5.0]", r"world\.custom_set\.seconds: expected \[min, max\]"),
+    ],
+)
+def test_a_bad_custom_set_value_names_its_field(cfg_factory, override, message) -> None:
+    from gdo.utils.errors import ConfigError
+    from gdo.world.custom import custom_set_conf
+
+    with pytest.raises(ConfigError, match=message):
+        custom_set_conf(cfg_factory(override))
+
+
+def test_a_custom_set_key_that_does_not_exist_fails_by_name(cfg_factory) -> None:
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as exc:
+        cfg_factory("world.custom_set.sise=12")
+    assert "sise" in str(exc.value.__cause__ or exc.value)
+
+
+def test_the_custom_set_is_not_part_of_the_world_key(cfg_factory) -> None:
+    """Another custom set must not make the world (and every run on it) stale."""
+    from gdo.world.stage import world_key
+
+    base = world_key(cfg_factory("experiment=demo"))
+    assert world_key(cfg_factory("experiment=custom_goal")) == base
+    assert world_key(cfg_factory("experiment=demo", "world.custom_set.size=12")) == base
+    assert world_key(cfg_factory("experiment=demo", "world.seed=1")) != base
+
+
+def test_the_old_notes_custom_set_names_its_new_key(cfg_factory) -> None:
+    from gdo.config import check_config
+    from gdo.utils.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'notes\.custom_set' is now 'world\.custom_set'"):
+        check_config(cfg_factory("+notes.custom_set.size=12"))
 
 
 def _scored_pool(root: Path):

@@ -66,9 +66,9 @@ def test_two_array_tasks_then_merge_cover_the_pool(tmp_path) -> None:
     """The recipe's commands, run for real: two tasks, then the merge."""
     make_pool(work_dir_of(tmp_path), n=12, broken=False)
     overrides = [
-        f"paths.root_dir={tmp_path}", "logger=none", "descriptors.items.visual_dependency=null",
-        "descriptors.items.difficulty=null", "descriptors.items.self_consistency=null",
-        "descriptors.items.coverage.k=2", "descriptors.items.motion.size=32",
+        f"paths.root_dir={tmp_path}", "logger=none", "descriptors.specs.visual_dependency=null",
+        "descriptors.specs.difficulty=null", "descriptors.specs.self_consistency=null",
+        "descriptors.specs.coverage.k=2", "descriptors.specs.motion.size=32",
     ]  # fmt: skip
     env = {"GDO": f"{sys.executable} -m gdo", "SLURM_ARRAY_TASK_COUNT": "2",
            "SLURM_CPUS_PER_TASK": "1", "GDO_PROGRESS": "0", "OMP_NUM_THREADS": "1"}  # fmt: skip

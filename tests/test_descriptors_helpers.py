@@ -117,9 +117,9 @@ def make_pool(work_dir: Path, n: int = 24, broken: bool = True) -> pd.DataFrame:
 
 FAST = (
     "descriptors.model_path=fake",
-    "descriptors.items.motion.size=32",
-    "descriptors.items.self_consistency.n=3",
-    "descriptors.items.coverage.k=4",
+    "descriptors.specs.motion.size=32",
+    "descriptors.specs.self_consistency.n=3",
+    "descriptors.specs.coverage.k=4",
     "descriptors.batch_size=4",
 )
 
@@ -132,7 +132,7 @@ def shard_file(cfg, rank: int = 0, world: int = 1) -> Path:
     from gdo.descriptors.stage import sample_key
     from gdo.utils.stage import work_dir
 
-    items = build(cfg.descriptors["items"])
+    items = build(cfg.descriptors.specs)
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     folder = shard_dir(work_dir(cfg) / "descriptors", sample_key(cfg, items, needs_model))
     return shard_path(folder, rank, world)

@@ -77,7 +77,7 @@ def test_run_and_merge_write_every_candidate_with_failures_counted(cfg_factory) 
 
 
 def test_sc_disabled_gives_nan_and_skips_generation(cfg_factory) -> None:
-    cfg = cfg_factory(*FAST, "descriptors.items.self_consistency.enabled=false")
+    cfg = cfg_factory(*FAST, "descriptors.specs.self_consistency.enabled=false")
     make_pool(work_dir(cfg), n=8, broken=False)
     model = FakeVLM()
     out = described(cfg, model)
@@ -174,7 +174,7 @@ def test_merge_refuses_missing_candidates_and_ignores_stale_shards(cfg_factory) 
     merge(cfg)
     assert read_manifest(work_dir(cfg) / "descriptors")["counts"]["stale_shard_files"] == 1
     # A config change (different SC n) has its own folder, with nothing in it yet.
-    changed = cfg_factory(*FAST, "descriptors.items.self_consistency.n=4")
+    changed = cfg_factory(*FAST, "descriptors.specs.self_consistency.n=4")
     with pytest.raises(MergeError, match="8 of 8 pool candidates"):
         merge(changed)
 
@@ -185,7 +185,7 @@ def test_a_changed_config_writes_a_new_folder_and_keeps_finished_shards(cfg_fact
     first = run(cfg, model=FakeVLM())
     before = first.read_bytes()
     ref = pd.read_parquet(merge(cfg))
-    changed = cfg_factory(*FAST, "descriptors.items.self_consistency.n=4")
+    changed = cfg_factory(*FAST, "descriptors.specs.self_consistency.n=4")
     second = run(changed, model=FakeVLM())
     assert second.parent != first.parent and second.parent.parent == first.parent.parent
     assert first.read_bytes() == before  # the finished shards of the first config, untouched

@@ -27,9 +27,9 @@ from gdo.utils.stage import work_dir, world_dir
 
 REPO = Path(__file__).resolve().parents[1]
 NO_MODEL = (
-    "descriptors.items.visual_dependency=null",
-    "descriptors.items.difficulty=null",
-    "descriptors.items.self_consistency=null",
+    "descriptors.specs.visual_dependency=null",
+    "descriptors.specs.difficulty=null",
+    "descriptors.specs.self_consistency=null",
 )
 
 

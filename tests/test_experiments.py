@@ -22,7 +22,7 @@ TINY = [
     "eval=world",
     "logger=none",
     "training.pretrain.max_samples=256",
-    "descriptors.items.self_consistency.n=2",
+    "descriptors.specs.self_consistency.n=2",
 ]
 
 

@@ -234,14 +234,14 @@ def test_describe_prefetch_encodes_on_whichever_thread_is_free(tmp_path, cfg_fac
     from gdo.descriptors.stage import POOL_FIELDS, describe_batches, plain_row
     from gdo.models.inputs import SampleEncoder
 
-    cfg = cfg_factory("descriptors.items.self_consistency.n=3",
-                      "descriptors.items.self_consistency.max_new_tokens=4")  # fmt: skip
+    cfg = cfg_factory("descriptors.specs.self_consistency.n=3",
+                      "descriptors.specs.self_consistency.max_new_tokens=4")  # fmt: skip
     pool = make_pool(tmp_path / "work", n=12)
     vocab = vocabulary_from_texts([*pool.question, *pool.answer])
     model = load_model(cfg.model, str(build_tiny(cfg.model, tmp_path / "m", vocab)))
     records = [plain_row(r) for r in pool[list(POOL_FIELDS[:-2])].to_dict("records")]
     chunks = [records[k : k + 4] for k in range(0, len(records), 4)]
-    items = build(cfg.descriptors["items"])
+    items = build(cfg.descriptors.specs)
     calls = []  # (thread, the model's own encoder?) of each batched processor call
     real_process = SampleEncoder._process_many
 

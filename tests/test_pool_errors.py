@@ -200,7 +200,8 @@ def test_non_utf8_text(tmp_path: Path) -> None:
 
 def test_duplicate_ids_are_counted(tmp_path: Path) -> None:
     p = write_jsonl(tmp_path / "p.jsonl", [rec(0, n_pairs=2), rec(0, n_pairs=2), rec(1)])
-    df, report = build_pool({"files": [{"path": str(p)}]})
+    # Near-duplicate removal off (on by the schema's default): only the uid rule counts here.
+    df, report = build_pool({"files": [{"path": str(p)}], "near_dup": {"enabled": False}})
     assert len(df) == 3
     assert report.dropped["duplicate_uid"] == 2
 

@@ -91,9 +91,9 @@ def test_dedup_by_text_per_video_and_cap(tmp_path: Path) -> None:
     c = df[df["video_id"].str.endswith("c.mp4")]
     assert c["turn"].tolist() == list(range(8))  # the first eight turns, in file order
     assert len(df) == 2 + 1 + 8
-    df2, report2 = build_pool(
-        {"files": [{"path": str(p)}], "max_turns_per_video": 0, "dedup_text": False}
-    )
+    # A mapping gets the schema's defaults, near-duplicate removal on among them: off here.
+    no_dedup = {"dedup_text": False, "near_dup": {"enabled": False}}
+    df2, report2 = build_pool({"files": [{"path": str(p)}], "max_turns_per_video": 0, **no_dedup})
     assert len(df2) == 2 + 1 + 1 + 11 and not report2.dropped
 
 

@@ -44,7 +44,7 @@ def test_every_stage_runs_is_a_command_and_is_documented() -> None:
 
 
 def test_every_descriptor_has_its_config_item_and_docs_row() -> None:
-    items = yaml.safe_load((conf_dir() / "descriptors" / "default.yaml").read_text())["items"]
+    items = yaml.safe_load((conf_dir() / "descriptors" / "default.yaml").read_text())["specs"]
     method = (REPO / "docs/METHOD.md").read_text()
     for name in registries()["descriptor"]:
         assert name in items, f"descriptor {name}: no item in conf/descriptors/default.yaml"

@@ -16,7 +16,7 @@ TINY = [
     "world=small",
     "logger=none",
     "training.pretrain.max_samples=256",
-    "descriptors.items.self_consistency.n=2",
+    "descriptors.specs.self_consistency.n=2",
     "eval.frontier.plots=false",
 ]
 

@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import compose
+from omegaconf import OmegaConf
 from test_training import use_backend
 
 from gdo.training.pretrain import pretrain_recipe, run
+from gdo.training.stage import recipe_config
 from gdo.utils.manifest import read_manifest
 
 torch.set_num_threads(1)
+FIXTURES = Path(__file__).parent / "fixtures"
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 40), "blue": (40, 80, 255)}
 
 
@@ -65,7 +68,7 @@ def test_pretrain_writes_a_cached_loadable_base_model(tmp_path: Path, backend) -
             f"paths.root_dir={tmp_path}",
             "logger=none",
             "training.pretrain.max_samples=48",
-            "training.pretrain.per_device_batch_size=8",
+            "training.pretrain.recipe.per_device_batch_size=8",
             "model.tiny.hidden_size=32",
             "model.tiny.intermediate_size=64",
         ]
@@ -94,8 +97,39 @@ def test_pretrain_recipe_budget_and_no_deepspeed() -> None:
     cfg = compose(["training=paper", "training.pretrain.max_samples=1000"])
     r = pretrain_recipe(cfg.training, world_size=2)
     assert r.max_steps == 16  # ceil(1000 / (32 x 2))
-    assert r.deepspeed.stage == 0 and r.lr == cfg.training.pretrain.lr
+    assert r.deepspeed.stage == 0 and r.lr == cfg.training.pretrain.recipe.lr
     assert not r.bf16 and not any(r.freeze.values())
+
+
+@pytest.mark.parametrize("case", json.loads((FIXTURES / "pretrain_recipe.json").read_text()))
+def test_the_yaml_recipe_is_the_one_the_python_overrides_made(case) -> None:
+    """The recipe moved from Python assignments to conf/training/pretrain/tiny.yaml; the
+    fixture holds what the Python code made (its ``pretrain`` node aside, which moved):
+    every training.* value, for the default, the demo, paper, h100 and a ZeRO-3 SFT
+    recipe with options that must not reach the pretrain run (or must: overwrite)."""
+    cfg = compose(case["overrides"])
+    recipe = OmegaConf.to_container(pretrain_recipe(cfg.training, case["world_size"]))
+    recipe.pop("pretrain")
+    assert recipe == case["recipe"]
+
+
+def test_a_recipe_override_reaches_the_run_and_its_key() -> None:
+    base = pretrain_recipe(compose([]).training)
+    r = pretrain_recipe(
+        compose(
+            ["training.pretrain.recipe.lr=5e-4", "training.pretrain.recipe.grad_accum=2"]
+        ).training
+    )
+    assert (r.lr, r.grad_accum, r.max_steps) == (5e-4, 2, 125)  # 8000 / (32 x 2)
+    assert recipe_config(r) != recipe_config(base)
+
+
+def test_a_typo_in_the_recipe_fails_by_name() -> None:
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as exc:
+        compose(["training.pretrain.recipe.lrr=1e-3"])
+    assert "lrr" in str(exc.value.__cause__ or exc.value)
 
 
 def test_pretrain_reads_the_worlds_vocabulary_file(tmp_path: Path) -> None:

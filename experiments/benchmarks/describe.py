@@ -48,9 +48,9 @@ import pandas as pd  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIA_ONLY = (
-    "descriptors.items.visual_dependency=null",
-    "descriptors.items.difficulty=null",
-    "descriptors.items.self_consistency=null",
+    "descriptors.specs.visual_dependency=null",
+    "descriptors.specs.difficulty=null",
+    "descriptors.specs.self_consistency=null",
 )
 MODES = {"full": (), "media": MEDIA_ONLY}
 
@@ -173,7 +173,7 @@ def measure(args: argparse.Namespace) -> int:
 
     logging.getLogger("gdo.descriptors.stage").addHandler(Keep())
     logging.getLogger("gdo.descriptors.stage").setLevel(logging.INFO)
-    items = build(cfg.descriptors["items"])
+    items = build(cfg.descriptors.specs)
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     model = load_describe_model(cfg) if needs_model else None
     self0, kids0 = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))

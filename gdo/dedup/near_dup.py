@@ -19,11 +19,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gdo.dedup.config import NearDupConf
 from gdo.dedup.minhash import char_grams, lsh_pairs, signatures, similar_pairs
 from gdo.dedup.phash import MediaSignatures, media_groups, media_signatures
 from gdo.dedup.text import qa_texts
@@ -52,12 +52,12 @@ def media_keys(df: pd.DataFrame) -> list[str]:
     ]
 
 
-def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
-    """Near-duplicates of ``df`` (pool rows in file order) under ``conf`` (a NearDupConf)."""
+def find_near_duplicates(df: pd.DataFrame, conf: NearDupConf) -> NearDupResult:
+    """Near-duplicates of ``df`` (pool rows in file order) under ``conf``."""
     n = len(df)
     keep = np.ones(n, dtype=bool)
     result = NearDupResult(keep, pd.DataFrame({c: [] for c in REMOVED_COLUMNS}))
-    if n == 0 or not _get(conf, "enabled", True):
+    if n == 0 or not conf.enabled:
         return result
     t0 = time.perf_counter()
     keys = media_keys(df)
@@ -65,10 +65,10 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
     first = pd.Series(np.arange(n)).groupby(codes).first().to_numpy()
     kinds = df["media_kind"].astype(str).to_numpy()[first]
     group_of_media = np.arange(len(uniq))
-    mconf = _get(conf, "media")
-    if _get(mconf, "enabled", True):
+    mconf = conf.media
+    if mconf.enabled:
         has_media = kinds != "none"
-        frames = int(_get(mconf, "frames", 4))
+        frames = int(mconf.frames)
         ms = MediaSignatures(
             np.zeros((len(uniq), frames), dtype=np.uint64),
             np.zeros((len(uniq), frames, 3), dtype=np.float32),
@@ -80,14 +80,14 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
             kinds[idx].tolist(),
             [media[first[i]] for i in idx],
             frames,
-            int(_get(mconf, "max_pixels", 128 * 128)),
+            int(mconf.max_pixels),
         )
         ms.hashes[idx], ms.colours[idx], ms.ok[idx] = got.hashes, got.colours, got.ok
         group_of_media = media_groups(
             ms,
             kinds,
-            float(_get(mconf, "max_distance", 4.0)),
-            float(_get(mconf, "max_colour_diff", 3.0)),
+            float(mconf.max_distance),
+            float(mconf.max_colour_diff),
         )
         ok = ms.ok
         result.counts["media_hashed"] = int(ok.sum())
@@ -101,8 +101,8 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
     # different answers (text vs a letter), as LLaVA-Video-178K's oe / mc files intend.
     group = group_of_media[codes] * 2 + df["is_mcq"].to_numpy(dtype=np.int64)
 
-    qconf = _get(conf, "qa")
-    if not _get(qconf, "enabled", True):
+    qconf = conf.qa
+    if not qconf.enabled:
         return result
     t1 = time.perf_counter()
     stems, answers = qa_texts(
@@ -110,16 +110,12 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
         df["answer"].tolist(),
         df["options"].tolist(),
         df["answer_letter"].tolist(),
-        list(_get(qconf, "stopwords", [])),
+        list(qconf.stopwords),
     )
-    ngram, num_perm, bands = (
-        int(_get(qconf, k, d)) for k, d in (("ngram", 3), ("num_perm", 64), ("bands", 16))
-    )
+    ngram, num_perm, bands = int(qconf.ngram), int(qconf.num_perm), int(qconf.bands)
     texts = [f"{q} | {a}" for q, a in zip(stems, answers)]
-    pairs, sim, n_cand = _similar(
-        texts, group, ngram, num_perm, bands, float(_get(qconf, "threshold", 0.65))
-    )
-    short = int(_get(qconf, "short_answer_words", 3))
+    pairs, sim, n_cand = _similar(texts, group, ngram, num_perm, bands, float(qconf.threshold))
+    short = int(qconf.short_answer_words)
     if short > 0:
         rows = np.flatnonzero([len(a.split()) <= short for a in answers])
         p2, s2, c2 = _similar(
@@ -128,7 +124,7 @@ def find_near_duplicates(df: pd.DataFrame, conf: Any) -> NearDupResult:
             ngram,
             num_perm,
             bands,
-            float(_get(qconf, "question_threshold", 0.9)),
+            float(qconf.question_threshold),
         )
         pairs, sim, n_cand = (
             np.concatenate([pairs, rows[p2]]),
@@ -188,11 +184,3 @@ def _greedy(n: int, pairs: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, np.
         removed[j] = True
         kept_by[j], best[j] = i, sim[k]
     return kept_by, best
-
-
-def _get(conf: Any, key: str, default: Any = None) -> Any:
-    if conf is None:
-        return default
-    if isinstance(conf, dict):
-        return conf.get(key, default)
-    return getattr(conf, key, default)

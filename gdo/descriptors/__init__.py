@@ -1,7 +1,7 @@
 """The six GDO descriptors plus goal relevance, and the sharded describe runner.
 
 One file per descriptor, registered by name and configured under
-``descriptors.items`` (``conf/descriptors/default.yaml``):
+``descriptors.specs`` (``conf/descriptors/default.yaml``):
 
 ===================  ======================  ==========================================
 paper name           file                    columns
@@ -22,7 +22,7 @@ Public API:
 - ``merge(cfg) -> Path``: ``gdo describe merge``, ``descriptors/descriptors.parquet``
 - ``robust_z(x)``: ``(x - median) / (IQR / 1.349)`` with a guarded scale
 - ``Descriptor``, ``register``, ``BatchContext``: to add a descriptor in a new file
-- ``build(items)``: the configured descriptors
+- ``build(specs)``: the configured descriptors
 """
 
 from gdo.descriptors.base import BatchContext, Descriptor, register

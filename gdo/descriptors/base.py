@@ -1,7 +1,7 @@
 """What a descriptor is, the registry by name, and the per-batch context they share.
 
 A descriptor is one class in one file, registered by name with ``@register``, and one
-config node under ``descriptors.items`` (the registered name: its options). It may work per
+config node under ``descriptors.specs`` (the registered name: its options). It may work per
 sample (``describe``: during ``gdo describe``, on one batch at a time) and/or per pool
 (``describe_pool``: during ``gdo describe merge``, on the joined table). A descriptor
 whose values come from the media alone sets ``per_clip`` and gives ``clip_value``: it is

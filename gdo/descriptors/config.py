@@ -23,6 +23,10 @@ class DescriptorsConf:
     # registered name (gdo.descriptors.base.register) -> {options}, in run order; adding a
     # descriptor never edits the others.
     # An item may carry `enabled: false` (its columns become NaN) or be set to null (dropped).
+    # (Named `items` before; that name shadowed DictConfig.items().)
+    specs: dict[str, Any] = field(default_factory=dict)
+    # The old name of `specs`, kept only so that an override file that still sets it gets
+    # an error naming `specs` (gdo.config.RENAMED) instead of a bare unknown key. Never read.
     items: dict[str, Any] = field(default_factory=dict)
     # Candidates per model pass; 1 reproduces the one-sample-at-a-time loop of the paper's
     # reference implementation (docs/METHOD.md#the-reference-implementation).

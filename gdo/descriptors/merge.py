@@ -76,7 +76,7 @@ def merge_key(cfg: Any, sample_key: str, items: list[Item]) -> str:
 
 def merge(cfg: Any) -> Path:
     """Join the shards into ``descriptors/descriptors.parquet`` (+ manifest); returns it."""
-    items = build(cfg.descriptors["items"])
+    items = build(cfg.descriptors.specs)
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     skey = sample_key(cfg, items, needs_model)
     out_dir = stage_dir(cfg, "descriptors")

@@ -1,4 +1,4 @@
-"""Build the configured descriptors from ``descriptors.items``, by their registered names.
+"""Build the configured descriptors from ``descriptors.specs``, by their registered names.
 
 The one registry of descriptors is :data:`gdo.descriptors.base.REGISTRY` (``@register``):
 the built-in ones are the modules of this package (:func:`load_all`); one from outside the
@@ -38,8 +38,8 @@ def load_all() -> None:
         importlib.import_module(f"{__package__}.{mod.name}")
 
 
-def build(items: Any) -> list[Item]:
-    """Instantiate ``descriptors.items`` in config order (null items are dropped).
+def build(specs: Any) -> list[Item]:
+    """Instantiate ``descriptors.specs`` in config order (null items are dropped).
 
     Each item's name is a registered descriptor (:data:`REGISTRY`); its keys are the
     class's options. ``enabled: false`` keeps the descriptor's columns but fills them
@@ -47,20 +47,20 @@ def build(items: Any) -> list[Item]:
     """
     load_all()
     out = []
-    for name, node in (to_plain(items) or {}).items():
+    for name, node in (to_plain(specs) or {}).items():
         if node is None:
             continue
         node = dict(node)
         enabled = bool(node.pop("enabled", True))
         if name not in REGISTRY:
             raise ConfigError(
-                f"descriptors.items.{name}: no registered descriptor of that name (registered: "
+                f"descriptors.specs.{name}: no registered descriptor of that name (registered: "
                 f"{', '.join(sorted(REGISTRY))}; one from outside gdo registers itself with "
                 "@gdo.descriptors.register when its module, named in `plugins`, is imported)"
             )
         try:
             desc = REGISTRY[name](**node)
         except Exception as exc:
-            raise ConfigError(f"descriptors.items.{name}: cannot build it: {exc}") from exc
+            raise ConfigError(f"descriptors.specs.{name}: cannot build it: {exc}") from exc
         out.append(Item(name, desc, enabled))
     return out

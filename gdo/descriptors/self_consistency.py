@@ -155,7 +155,7 @@ class SelfConsistency(Descriptor):
         self, n: int = 5, temperature: float = 0.8, top_p: float = 0.9, max_new_tokens: int = 32
     ) -> None:
         if int(n) < 2:
-            raise ValueError(f"descriptors.items.self_consistency.n: expected >= 2, got {n}")
+            raise ValueError(f"descriptors.specs.self_consistency.n: expected >= 2, got {n}")
         self.n = int(n)
         self.temperature = float(temperature)
         self.top_p = float(top_p)

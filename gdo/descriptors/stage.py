@@ -114,7 +114,7 @@ def run(cfg: Any, model: Any = None) -> Path:
 
     torch.set_num_threads(int(cfg.descriptors.num_threads))
     rank, world = shard_spec(cfg)
-    items = build(cfg.descriptors["items"])
+    items = build(cfg.descriptors.specs)
     needs_model = any(it.enabled and it.descriptor.needs_model for it in items)
     pool = pool_path(cfg)  # first: a missing pool is the first thing to say
     key = sample_key(cfg, items, needs_model)

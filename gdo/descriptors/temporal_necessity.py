@@ -64,7 +64,7 @@ class TemporalNecessity(Descriptor):
     ) -> None:
         if mode not in ("regex", "llm"):
             raise ValueError(
-                f"descriptors.items.temporal_necessity.mode: expected regex or llm, got {mode!r}"
+                f"descriptors.specs.temporal_necessity.mode: expected regex or llm, got {mode!r}"
             )
         self.mode = mode
         self.prompt = prompt

@@ -7,9 +7,11 @@ from typing import Any
 
 import pandas as pd
 
+from gdo.evaluation.config import FrontierConf
 from gdo.frontier.stage import build
 from gdo.utils.errors import InputError
 from gdo.utils.stage import stage_dir, work_dir
+from gdo.utils.typed import typed
 
 
 def aggregate_seeds(cfg: Any, configs: list[Any]) -> Path:
@@ -38,5 +40,6 @@ def aggregate_seeds(cfg: Any, configs: list[Any]) -> Path:
     table = finish(
         pd.concat([table, base_rows], ignore_index=True).drop(columns=["is_base", "is_final"])
     )
-    report, _ = build(table, stage_dir(cfg, "frontier"), cfg, title=f"{cfg.name} (seeds)")
+    fc = typed(cfg.eval.frontier, FrontierConf, "eval.frontier")
+    report, _ = build(table, stage_dir(cfg, "frontier"), fc, f"{cfg.name} (seeds)", cfg)
     return report

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from omegaconf import DictConfig
 
 from gdo.evaluation.checkpoints import benchmark_specs
+from gdo.evaluation.config import FrontierConf
 from gdo.frontier.analysis import Comparison, as_records, compare
 from gdo.frontier.lmms_eval import import_lmms_eval
 from gdo.frontier.plots import plot_dumbbell, plot_frontier, plot_subtask_heatmap
@@ -25,6 +26,7 @@ from gdo.utils.errors import InputError
 from gdo.utils.io import atomic_write_json, atomic_write_parquet, atomic_write_text
 from gdo.utils.manifest import content_hash, file_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import stage_dir, work_dir, world_dir
+from gdo.utils.typed import typed
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,11 @@ def input_files(work: Path) -> list[Path]:
     return files + sorted((work / "lmms_eval").rglob("*results*.json"))
 
 
-def build(table: pd.DataFrame, out: Path, cfg: Any, title: str) -> tuple[Path, Comparison]:
-    """Compare, plot and report a frontier table into ``out``; return the report path."""
-    fc = cfg.eval.frontier
+def build(
+    table: pd.DataFrame, out: Path, fc: FrontierConf, title: str, cfg: DictConfig
+) -> tuple[Path, Comparison]:
+    """Compare, plot and report a frontier table into ``out`` as ``fc`` says; return the
+    report path. ``cfg`` (the root config) only names the run to the logger."""
     atomic_write_parquet(out / "frontier.parquet", table)
     rows = primary_rows(table)
     comp = compare(
@@ -52,7 +56,7 @@ def build(table: pd.DataFrame, out: Path, cfg: Any, title: str) -> tuple[Path, C
         n_boot=int(fc.n_bootstrap),
         ci=float(fc.ci),
         seed=int(fc.seed),
-        subtask_fields=dict(fc.subtask_fields),
+        subtask_fields=fc.subtask_fields,
     )
     atomic_write_parquet(out / "main.parquet", comp.main)
     atomic_write_parquet(out / "subtasks.parquet", comp.subtasks)
@@ -67,9 +71,7 @@ def build(table: pd.DataFrame, out: Path, cfg: Any, title: str) -> tuple[Path, C
     pngs = []
     if fc.plots:
         plots = out / "plots"
-        pngs.append(
-            plot_frontier(rows, plots / "frontier.png", fc.baseline, comp.main, str(fc.log_x))
-        )
+        pngs.append(plot_frontier(rows, plots / "frontier.png", fc.baseline, comp.main, fc.log_x))
         if len(comp.main) and comp.main["baseline_acc"].notna().any():
             pngs.append(plot_dumbbell(comp.main, plots / "dumbbell.png", fc.baseline))
         if len(comp.subtasks):
@@ -84,25 +86,25 @@ def build(table: pd.DataFrame, out: Path, cfg: Any, title: str) -> tuple[Path, C
         n_boot=int(fc.n_bootstrap),
     )
     report = atomic_write_text(out / "report.md", text)
-    _log(cfg, rows, comp, pngs, out)
+    _log(cfg, fc.baseline, rows, comp, pngs, out)
     return report, comp
 
 
-def run(cfg: Any) -> Path:
+def run(cfg: DictConfig) -> Path:
     """Build the frontier of ``cfg``'s experiment folder; return ``frontier/report.md``."""
+    fc = typed(cfg.eval.frontier, FrontierConf, "eval.frontier")
     work = work_dir(cfg)
-    fc = cfg.eval.frontier
     files = input_files(work)
     if fc.question_tags and Path(fc.question_tags).exists():
         files.append(Path(fc.question_tags))
-    key = content_hash(to_plain(fc), [(str(f), file_hash(f)) for f in files])
+    key = content_hash(fc, [(str(f), file_hash(f)) for f in files])
     out = stage_dir(cfg, "frontier")
     if is_fresh(out, key) and (out / "report.md").exists():
         return out / "report.md"
     extra = None
     if fc.include_lmms_eval:
         extra = import_lmms_eval(work / "lmms_eval", benchmark_specs(cfg, world_dir(cfg)))
-    pools = to_plain(fc.pools) or {}
+    pools = fc.pools
     tags, untagged = read_tags(fc.question_tags, pools)
     if untagged:
         log.warning(
@@ -138,7 +140,7 @@ def run(cfg: Any) -> Path:
             "evaluation results (run `gdo evaluate` first)",
             got="none",
         )
-    report, comp = build(table, out, cfg, title=str(cfg.name))
+    report, comp = build(table, out, fc, str(cfg.name), cfg)
     write_manifest(
         out,
         stage="frontier",
@@ -159,7 +161,14 @@ def run(cfg: Any) -> Path:
     return report
 
 
-def _log(cfg: Any, rows: pd.DataFrame, comp: Comparison, pngs: list[Path], out: Path) -> None:
+def _log(
+    cfg: DictConfig,
+    baseline: str,
+    rows: pd.DataFrame,
+    comp: Comparison,
+    pngs: list[Path],
+    out: Path,
+) -> None:
     from gdo.logging import get_logger
 
     logger = get_logger(cfg, job_type="frontier")
@@ -189,7 +198,7 @@ def _log(cfg: Any, rows: pd.DataFrame, comp: Comparison, pngs: list[Path], out: 
             f"frontier-{cfg.name}",
             "frontier",
             [out / f for f in (*tables, "report.md")],
-            {"baseline": str(cfg.eval.frontier.baseline), "rows": len(rows)},
+            {"baseline": baseline, "rows": len(rows)},
         )
     finally:
         logger.finish()

@@ -26,16 +26,18 @@ def goal_from_config(name: str, overrides: list[str], work_dir: Path):
     from hydra.core.global_hydra import GlobalHydra
 
     import gdo.config
+    from gdo.selection.config import GoalConf, SelectConf
     from gdo.selection.stage import reference_count_for
     from gdo.utils.conf import conf_dir
+    from gdo.utils.typed import typed
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
         cfg = compose(config_name="config", overrides=[f"goal={name}", *overrides])
     gdo.config.check_config(cfg)
-    cfg.paths.work_dir = str(work_dir)
-    ref = reference_count_for(cfg)
-    return cfg.goal, cfg.select, int(cfg.seed), ref
+    goal = typed(cfg.goal, GoalConf, "goal")
+    select = typed(cfg.select, SelectConf, "select")
+    return goal, select, int(cfg.seed), reference_count_for(goal, work_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

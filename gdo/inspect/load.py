@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.selection.config import GoalConf, SelectConf
 from gdo.utils.errors import InputError
 
 log = logging.getLogger("gdo.inspect")
@@ -67,19 +68,18 @@ def resolve(path: str | Path) -> Inputs:
     )
 
 
-def goal_from_manifest(subset: Path) -> tuple[Any, Any, int, int | None]:
+def goal_from_manifest(subset: Path) -> tuple[GoalConf, SelectConf, int, int | None]:
     """(goal, select, seed, reference_count) of a subset, from its manifest."""
-    from omegaconf import OmegaConf
-
-    from gdo.selection.config import GoalConf, SelectConf
+    from gdo.utils.errors import ConfigError
+    from gdo.utils.typed import typed
 
     path = subset / "manifest.json"
     try:
         m = json.loads(path.read_text())
         cfg = m["config"]
-        goal = OmegaConf.merge(OmegaConf.structured(GoalConf), cfg["goal"])
-        select = OmegaConf.merge(OmegaConf.structured(SelectConf), cfg["select"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        goal = typed(cfg["goal"], GoalConf, "config.goal")
+        select = typed(cfg["select"], SelectConf, "config.select")
+    except (OSError, ValueError, KeyError, TypeError, ConfigError) as err:
         raise InputError(
             str(path), None, "config.goal / config.select", "a select manifest"
         ) from err

@@ -6,16 +6,19 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from gdo.pool.config import BucketConf, PoolConf
+from gdo.dedup.config import NearDupConf
+from gdo.pool.config import PoolConf, PoolFileConf
 from gdo.pool.readers import read_candidates
 from gdo.pool.report import IngestReport
 from gdo.pool.schema import empty_candidates, make_uid
 from gdo.pool.text import normalize_text
 from gdo.utils.errors import ConfigError, InputError
+from gdo.utils.typed import typed
 
 log = logging.getLogger("gdo.pool")
 
@@ -25,33 +28,33 @@ def build_pool(
 ) -> tuple[pd.DataFrame, IngestReport]:
     """Read ``pool.files``, then drop duplicate uids, duplicate texts and turns past the cap.
 
-    Returns the candidates and an :class:`IngestReport` whose ``dropped`` counter
-    names every row that did not make it (``duplicate_uid``, ``duplicate_text``,
-    ``per_video_cap``, ``sampling_records``, ``malformed_record``, ``missing_media``...).
+    ``pool`` is the stage's typed config; a plain mapping (the Python API) is checked
+    against :class:`PoolConf` first. Returns the candidates and an :class:`IngestReport`
+    whose ``dropped`` counter names every row that did not make it (``duplicate_uid``,
+    ``duplicate_text``, ``per_video_cap``, ``sampling_records``, ``malformed_record``,
+    ``missing_media``...).
     """
-    get = pool.get if isinstance(pool, Mapping) else lambda k, d=None: getattr(pool, k, d)
-    files = list(get("files") or [])
-    if not files:
+    pool = typed(pool, PoolConf, "pool")
+    if not pool.files:
         raise ConfigError("pool.files is empty: list at least one {path: ...} entry")
-    report = IngestReport(on_error=str(get("on_error", "raise")))
-    buckets = _buckets(get("buckets"))
+    report = IngestReport(on_error=pool.on_error)
     caches: tuple[dict, dict] = ({}, {})
     frames = []
-    for i, entry in enumerate(files):
+    for i, entry in enumerate(pool.files):
         e = file_entry(entry, i)
         frames.append(
             read_candidates(
-                e["path"],
-                format=e.get("format") or "auto",
-                media_root=e.get("media_root"),
+                e.path,
+                format=e.format or "auto",
+                media_root=e.media_root,
                 on_error=report.on_error,
-                source=e.get("source"),
-                sampling_strategy=e.get("sampling_strategy") or "all",
+                source=e.source,
+                sampling_strategy=e.sampling_strategy or "all",
                 seed=seed,
-                check_media=bool(get("check_media", False)),
-                probe_media=bool(get("probe_media", False)),
-                buckets=buckets,
-                workers=get("workers"),
+                check_media=pool.check_media,
+                probe_media=pool.probe_media,
+                buckets=pool.buckets,
+                workers=pool.workers,
                 report=report,
                 caches=caches,
             )
@@ -61,9 +64,9 @@ def build_pool(
     df = dedup_and_cap(
         df,
         report,
-        dedup_text=bool(get("dedup_text", True)),
-        max_turns_per_video=int(get("max_turns_per_video", 8)),
-        near_dup=get("near_dup"),
+        dedup_text=pool.dedup_text,
+        max_turns_per_video=pool.max_turns_per_video,
+        near_dup=pool.near_dup,
     )
     if not len(df):
         # An empty pool is never what was meant: say what became of every file.
@@ -73,7 +76,7 @@ def build_pool(
             None,
             None,
             "at least one candidate",
-            reason=f"no candidate from {len(files)} file(s) (skipped files: {skipped or 'none'}, "
+            reason=f"no candidate from {len(pool.files)} file(s) (skipped files: {skipped or 'none'}, "
             f"dropped: {dict(report.dropped) or 'none'})",
         )
     if report.skipped_files:
@@ -90,7 +93,7 @@ def dedup_and_cap(
     report: IngestReport,
     dedup_text: bool = True,
     max_turns_per_video: int = 8,
-    near_dup: Any = None,
+    near_dup: NearDupConf | None = None,
 ) -> pd.DataFrame:
     """Keep the first of each uid, of each normalized (media, question, answer), the first
     of each group of near-duplicates (``near_dup``, gdo.dedup) and at most
@@ -101,10 +104,7 @@ def dedup_and_cap(
         n1 = len(df)
         df = df[~key.duplicated(keep="first")]
         report.drop("duplicate_text", n1 - len(df))
-    enabled = near_dup is not None and (
-        near_dup.get("enabled", True) if isinstance(near_dup, Mapping) else near_dup.enabled
-    )
-    if enabled and len(df):
+    if near_dup is not None and near_dup.enabled and len(df):
         df = _drop_near_duplicates(df.reset_index(drop=True), report, near_dup)
     if max_turns_per_video > 0 and len(df):
         has_video = df["video_id"] != ""
@@ -115,7 +115,9 @@ def dedup_and_cap(
     return df.reset_index(drop=True)
 
 
-def _drop_near_duplicates(df: pd.DataFrame, report: IngestReport, conf: Any) -> pd.DataFrame:
+def _drop_near_duplicates(
+    df: pd.DataFrame, report: IngestReport, conf: NearDupConf
+) -> pd.DataFrame:
     from gdo.dedup.near_dup import find_near_duplicates
 
     found = find_near_duplicates(df, conf)
@@ -214,35 +216,8 @@ def _join_media(media: Any) -> str:
     return "|".join(map(str, media)) if media is not None and len(media) else ""
 
 
-def file_entry(entry: Any, i: int) -> dict[str, Any]:
-    """``pool.files[i]`` as a plain dict with an expanded ``path`` (a bare string is the path)."""
-    if isinstance(entry, str):
-        return {"path": entry}
-    try:
-        from omegaconf import DictConfig, OmegaConf
-
-        if isinstance(entry, DictConfig):
-            entry = OmegaConf.to_container(entry, resolve=True)
-    except ImportError:  # pragma: no cover
-        pass
-    if not isinstance(entry, Mapping) or not entry.get("path") or entry.get("path") == "???":
+def file_entry(entry: PoolFileConf, i: int) -> PoolFileConf:
+    """``pool.files[i]`` with its ``path`` expanded (``~``); refused without a path."""
+    if not entry.path:
         raise ConfigError(f"pool.files[{i}]: expected {{path: ..., ...}}, got {entry!r}")
-    e = dict(entry)
-    e["path"] = os.path.expanduser(str(e["path"]))
-    return e
-
-
-def _buckets(node: Any) -> BucketConf:
-    if node is None:
-        return BucketConf()
-    if isinstance(node, BucketConf):
-        return node
-    get = node.get if isinstance(node, Mapping) else lambda k, d=None: getattr(node, k, d)
-    default = BucketConf()
-    return BucketConf(
-        long_video_min_s=float(get("long_video_min_s", default.long_video_min_s)),
-        duration_order=list(get("duration_order", default.duration_order)),
-        unknown_duration_bucket=str(
-            get("unknown_duration_bucket", default.unknown_duration_bucket)
-        ),
-    )
+    return replace(entry, path=os.path.expanduser(entry.path))

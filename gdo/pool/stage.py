@@ -6,37 +6,39 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+
+from omegaconf import DictConfig
 
 from gdo.pool.build import build_pool, file_entry
+from gdo.pool.config import PoolConf
 from gdo.pool.sampling import read_mixture
 from gdo.pool.schema import write_candidates
 from gdo.utils.io import atomic_write_parquet, atomic_write_with
 from gdo.utils.manifest import content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import stage_dir
+from gdo.utils.typed import typed
 
 log = logging.getLogger("gdo.pool")
 POOL_FILE = "pool.parquet"
 NEAR_DUP_FILE = "near_duplicates.parquet"
 
 
-def run(cfg) -> Path:
+def run(cfg: DictConfig) -> Path:
     """Build the candidate table (skipped when the manifest key matches, unless forced)."""
+    pool = typed(cfg.pool, PoolConf, "pool")
     out = stage_dir(cfg, "pool")
     target = out / POOL_FILE
-    pool_cfg = to_plain(cfg.pool)
-    inputs = input_keys(pool_cfg)
+    inputs = input_keys(pool)
     # `force` and `workers` change how the table is made, never what it holds.
-    key = content_hash(
-        {k: v for k, v in pool_cfg.items() if k not in ("force", "workers")}, inputs, cfg.seed
-    )
-    forced = bool(pool_cfg.get("force")) or "pool" in list(cfg.get("run", {}).get("force", []))
+    what = {k: v for k, v in to_plain(pool).items() if k not in ("force", "workers")}
+    key = content_hash(what, inputs, cfg.seed)
+    forced = pool.force or "pool" in list(cfg.get("run", {}).get("force", []))
     if not forced and target.exists() and is_fresh(out, key):
         log.info("pool: fresh (key %s), skipping; %s", key, target)
         return target
 
     t0 = time.perf_counter()
-    df, report = build_pool(pool_cfg, seed=int(cfg.seed))
+    df, report = build_pool(pool, seed=int(cfg.seed))
     atomic_write_with(target, lambda tmp: write_candidates(tmp, df))
     if report.near_duplicates is not None:  # what near-duplicate removal took, and why
         atomic_write_parquet(out / NEAR_DUP_FILE, report.near_duplicates)
@@ -56,7 +58,7 @@ def run(cfg) -> Path:
         out,
         stage="pool",
         key=key,
-        config=pool_cfg,
+        config=to_plain(pool),
         inputs=inputs,
         counts=counts,
         seed=int(cfg.seed),
@@ -66,18 +68,18 @@ def run(cfg) -> Path:
     return target
 
 
-def input_keys(pool_cfg: dict[str, Any]) -> dict[str, str]:
+def input_keys(pool: PoolConf) -> dict[str, str]:
     """``path -> size:mtime_ns`` of every pool file, mixture YAMLs and their entries too.
 
     Cheap on purpose (no hashing of multi-GB files); media files are not included.
     """
     keys: dict[str, str] = {}
-    for i, entry in enumerate(pool_cfg.get("files") or []):
+    for i, entry in enumerate(pool.files):
         e = file_entry(entry, i)
-        paths = [e["path"]]
-        is_mixture = e.get("format") == "mixture" or Path(e["path"]).suffix in (".yaml", ".yml")
-        if is_mixture and os.path.isfile(e["path"]):
-            paths += [m["path"] for m in read_mixture(e["path"])]
+        paths = [e.path]
+        is_mixture = e.format == "mixture" or Path(e.path).suffix in (".yaml", ".yml")
+        if is_mixture and os.path.isfile(e.path):
+            paths += [m["path"] for m in read_mixture(e.path)]  # the mixture file's entries
         for p in paths:
             keys[os.path.abspath(p)] = _stat_key(p)
     return keys

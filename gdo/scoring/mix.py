@@ -9,10 +9,13 @@ without rerunning the score stage.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from gdo.scoring.components import BASE_COMPONENTS
+from gdo.scoring.config import BaseWeights, MixConf, TermMix
 from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.stats import robust_z
 
@@ -30,8 +33,8 @@ def goal_relevance_column(benchmark: str | None) -> str | None:
     return f"goal_rel_{benchmark}" if benchmark else None
 
 
-def base_score(frame: pd.DataFrame, base_weights) -> np.ndarray:
-    """Weighted sum of the base components (weights from a BaseWeights node)."""
+def base_score(frame: pd.DataFrame, base_weights: BaseWeights) -> np.ndarray:
+    """Weighted sum of the base components."""
     out = np.zeros(len(frame), dtype=np.float64)
     for comp in BASE_COMPONENTS:
         w = float(getattr(base_weights, _BASE_WEIGHT[comp]))
@@ -42,7 +45,7 @@ def base_score(frame: pd.DataFrame, base_weights) -> np.ndarray:
 
 def candidate_scores(
     frame: pd.DataFrame,
-    mix,
+    mix: MixConf,
     goal_benchmark: str | None = None,
     dropped: list[str] | tuple[str, ...] = (),
     file: str = "scores.parquet",
@@ -55,7 +58,7 @@ def candidate_scores(
     """
     base_w = mix.base
     if "ppl" in dropped and float(base_w.difficulty):
-        base_w = _with(base_w, difficulty=0.0)
+        base_w = replace(base_w, difficulty=0.0)
     z_base = robust_z(base_score(frame, base_w))
     z_base = np.nan_to_num(z_base, nan=0.0)
     vds3 = frame["vds3"].to_numpy(dtype=np.float64)
@@ -76,7 +79,7 @@ def candidate_scores(
         rel = frame[zc] if zc in frame.columns else robust_z(frame[col].to_numpy())
         rel = np.asarray(rel, dtype=np.float64)
 
-    def family(m) -> np.ndarray:
+    def family(m: TermMix) -> np.ndarray:
         s = float(m.base) * z_base + float(m.vds3) * vds3 + float(m.q) * z_q
         if float(m.goal_relevance):
             s = s + float(m.goal_relevance) * rel
@@ -93,16 +96,3 @@ def candidate_scores(
         },
         index=frame.index,
     )
-
-
-class _Weights:
-    """A plain attribute bag (a BaseWeights node with one value changed)."""
-
-    def __init__(self, **kw: float) -> None:
-        self.__dict__.update(kw)
-
-
-def _with(node, **changes: float) -> _Weights:
-    values = {k: float(getattr(node, k)) for k in _BASE_WEIGHT.values()}
-    values.update(changes)
-    return _Weights(**values)

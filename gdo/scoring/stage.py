@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 
 from gdo.scoring.components import (
     POOL_COLUMNS,
@@ -21,7 +22,7 @@ from gdo.scoring.components import (
     stratum_frame,
     text_key,
 )
-from gdo.scoring.config import STRATUM_FIELDS
+from gdo.scoring.config import STRATUM_FIELDS, ScoreConf
 from gdo.scoring.mix import base_score, candidate_scores
 from gdo.scoring.quality import quality_score
 from gdo.utils.errors import InputError
@@ -35,13 +36,14 @@ from gdo.utils.manifest import (
     write_manifest,
 )
 from gdo.utils.stage import stage_dir, work_dir
+from gdo.utils.typed import typed
 
 log = logging.getLogger(__name__)
 SCORES = "scores.parquet"
 
 
 def score_candidates(
-    pool: pd.DataFrame, desc: pd.DataFrame, conf, desc_file: str = "descriptors.parquet"
+    pool: pd.DataFrame, desc: pd.DataFrame, conf: ScoreConf, desc_file: str = "descriptors.parquet"
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every pool candidate that has usable descriptors.
 
@@ -135,8 +137,9 @@ def input_key(path: Path) -> str:
     return str(key) if key else file_hash(path)
 
 
-def run(cfg) -> Path:
+def run(cfg: DictConfig) -> Path:
     """Score the pool: write ``scores/scores.parquet`` + manifest; return the parquet path."""
+    conf = typed(cfg.score, ScoreConf, "score")
     wd = work_dir(cfg)
     pool_path = wd / "pool" / "pool.parquet"
     desc_path = wd / "descriptors" / "descriptors.parquet"
@@ -144,7 +147,7 @@ def run(cfg) -> Path:
         if not path.exists():
             raise InputError(str(path), reason=f"missing; run `gdo {stage}` first")
     inputs = {"pool": input_key(pool_path), "descriptors": input_key(desc_path)}
-    key = content_hash(cfg.score, inputs)
+    key = content_hash(conf, inputs)
     out_dir = stage_dir(cfg, "scores")
     if (out_dir / SCORES).exists() and is_fresh(out_dir, key):
         log.info("score: fresh (key %s), skipping; %s", key, out_dir / SCORES)
@@ -156,7 +159,7 @@ def run(cfg) -> Path:
             str(pool_path), None, None, f"the candidate columns {POOL_COLUMNS}", reason=str(err)
         ) from err
     desc = pd.read_parquet(desc_path)
-    scores, counts = score_candidates(pool, desc, cfg.score, str(desc_path))
+    scores, counts = score_candidates(pool, desc, conf, str(desc_path))
     path = atomic_write_parquet(out_dir / SCORES, scores)
     for reason, n in counts["excluded"].items():
         log.warning("score: %d candidates excluded (%s)", n, reason)
@@ -164,7 +167,7 @@ def run(cfg) -> Path:
         out_dir,
         stage="score",
         key=key,
-        config={"score": to_plain(cfg.score)},
+        config={"score": to_plain(conf)},
         inputs=inputs,
         counts=counts,
         seed=int(cfg.seed),

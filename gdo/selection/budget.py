@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gdo.selection.config import GoalConf
 from gdo.selection.kinds import goal_kind
 from gdo.utils.errors import ConfigError
 
@@ -42,7 +43,7 @@ def recommend(
     strata: np.ndarray,
     vds3: np.ndarray,
     cluster_hard: np.ndarray | None,
-    goal,
+    goal: GoalConf,
     use_vds3: bool = True,
 ) -> dict[str, Any]:
     """The pool-driven recommendation and its terms (before any clip)."""
@@ -85,7 +86,7 @@ def explicit_budget(value: float, n_pool: int) -> int:
 
 
 def resolve_budget(
-    goal,
+    goal: GoalConf,
     n_pool: int,
     strata: np.ndarray,
     vds3: np.ndarray,

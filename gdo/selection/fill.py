@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gdo.selection.config import GoalConf
 from gdo.selection.kinds import goal_kind
 from gdo.selection.plan import Plan, Supply, make_plan
 
@@ -279,7 +280,7 @@ def supply_of(o: _Ordered, n_groups: int) -> Supply:
     )
 
 
-def select(c: Candidates, spec: Spec, goal) -> Selection:
+def select(c: Candidates, spec: Spec, goal: GoalConf) -> Selection:
     """Select ``spec.budget`` rows of ``c`` for ``goal`` (a GoalConf); deterministic for a seed."""
     rng = np.random.default_rng(spec.seed)
     order, counts = eligible_order(c, spec, rng)

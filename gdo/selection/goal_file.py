@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.selection.config import GoalConf, SelectConf, TargetFileConf
 from gdo.utils.errors import InputError
 from gdo.utils.io import atomic_write_text
 from gdo.utils.manifest import file_hash
@@ -39,23 +40,21 @@ def is_file_target(value: Any) -> bool:
     return "/" in text or "\\" in text or text.lower().endswith(FILE_SUFFIXES)
 
 
-def target_files(goal: Any) -> list[dict[str, Any]]:
+def target_files(goal: GoalConf) -> list[dict[str, Any]]:
     """``[{path, weight, kind}]`` of a goal: ``target.files``, else a path ``target.benchmark``."""
     target = goal.target
-    raw = list(getattr(target, "files", None) or [])
+    raw = list(target.files or [])
     if not raw and is_file_target(target.benchmark):
-        raw = [{"path": str(target.benchmark), "weight": 1.0}]
+        raw = [TargetFileConf(path=str(target.benchmark))]
     out = []
     for k, item in enumerate(raw):
-        get = item.get if hasattr(item, "get") else lambda key, d=None, i=item: getattr(i, key, d)
-        path = get("path")
-        if not path:
+        if not item.path:
             raise InputError(None, f"goal.target.files[{k}]", "path", "a question file path")
-        weight = float(get("weight", 1.0) if get("weight", 1.0) is not None else 1.0)
+        weight = 1.0 if item.weight is None else float(item.weight)
         if not weight > 0:
             raise InputError(None, f"goal.target.files[{k}]", "weight", "a weight > 0", got=weight)
-        kind = get("kind") or ("questions" if str(path).endswith(".txt") else "custom")
-        out.append({"path": str(Path(str(path)).expanduser()), "weight": weight, "kind": kind})
+        kind = item.kind or ("questions" if str(item.path).endswith(".txt") else "custom")
+        out.append({"path": str(Path(str(item.path)).expanduser()), "weight": weight, "kind": kind})
     return out
 
 
@@ -68,7 +67,7 @@ def column_for(files: list[dict[str, Any]]) -> str:
     return "files"
 
 
-def goal_file_inputs(goal: Any) -> dict[str, str]:
+def goal_file_inputs(goal: GoalConf) -> dict[str, str]:
     """Content hashes of the goal's question files (they belong in the selection key)."""
     out = {}
     for f in target_files(goal):
@@ -109,8 +108,8 @@ def file_relevance(
 
 
 def with_file_relevance(
-    scores: pd.DataFrame, pool_path: str | Path, goal: Any
-) -> tuple[pd.DataFrame, Any, dict[str, Any]]:
+    scores: pd.DataFrame, pool_path: str | Path, goal: GoalConf
+) -> tuple[pd.DataFrame, GoalConf, dict[str, Any]]:
     """``scores`` with a ``goal_rel_file_*`` column and the goal pointing at it.
 
     A goal without question files comes back unchanged (and an empty info dict).
@@ -133,8 +132,8 @@ def with_file_relevance(
 
 def relevance_attribution(
     scores: pd.DataFrame,
-    goal: Any,
-    select_conf: Any,
+    goal: GoalConf,
+    select_conf: SelectConf,
     seed: int,
     dropped: list[str],
     reference_count: int | None,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.selection.budget import Budget, resolve_budget
-from gdo.selection.config import check_goal, check_select
+from gdo.selection.config import GoalConf, SelectConf, check_goal, check_select
 from gdo.selection.fill import Candidates, Selection, Spec, select
 from gdo.selection.kinds import goal_kind
 from gdo.selection.prepare import build_candidates, floors_for, goal_scores, vds3_target
@@ -39,8 +39,8 @@ class GoalSelection:
 
 def select_goal(
     scores: pd.DataFrame,
-    goal,
-    select_conf,
+    goal: GoalConf,
+    select_conf: SelectConf,
     seed: int,
     dropped: list[str] | None = None,
     reference_count: int | None = None,

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from gdo.selection.config import GoalConf
 from gdo.utils.errors import ConfigError, InfeasibleError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def videos_allowed(plan: Plan, supply: Supply) -> int:
 
 
 def make_plan(
-    goal,
+    goal: GoalConf,
     budget: int,
     supply: Supply,
     floors_requested: np.ndarray,
@@ -146,7 +147,7 @@ def make_plan(
     return plan
 
 
-def _plan(goal, budget, supply, floors_requested, vds3_requested, relaxer) -> Plan:
+def _plan(goal: GoalConf, budget, supply, floors_requested, vds3_requested, relaxer) -> Plan:
     vmin_share, vmax_share = goal.video_share_min, goal.video_share_max
     cons: list[Constraint] = []
     plan = Plan(budget=budget, constraints=cons)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.scoring.mix import candidate_scores, goal_relevance_column
+from gdo.selection.config import GoalConf, OversampleConf
 from gdo.selection.fill import Candidates
 from gdo.selection.kinds import goal_kind
 from gdo.utils.errors import ConfigError, InputError
@@ -24,7 +25,7 @@ def _categorical(s: pd.Series) -> pd.Series:
     return s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("category")
 
 
-def goal_benchmark(goal) -> str | None:
+def goal_benchmark(goal: GoalConf) -> str | None:
     """The benchmark whose relevance the goal weighs (None when it weighs none)."""
     mix = goal.mix
     uses = float(mix.video.goal_relevance) or float(mix.image.goal_relevance)
@@ -37,7 +38,7 @@ def goal_benchmark(goal) -> str | None:
 
 
 def goal_scores(
-    scores: pd.DataFrame, goal, dropped: list[str], file: str = "scores.parquet"
+    scores: pd.DataFrame, goal: GoalConf, dropped: list[str], file: str = "scores.parquet"
 ) -> tuple[np.ndarray, dict[str, int]]:
     """The goal's candidate score per row; rows it cannot score get NaN (and are counted)."""
     bench = goal_benchmark(goal)
@@ -99,7 +100,7 @@ def stratum_labels(scores: pd.DataFrame, fields: list[str], codes: np.ndarray) -
     return dict(zip(first.index.tolist(), joined.tolist()))
 
 
-def quota_weights(scores: pd.DataFrame, oversample) -> np.ndarray:
+def quota_weights(scores: pd.DataFrame, oversample: OversampleConf) -> np.ndarray:
     """Per-row oversample factor: the bucket's factor, times ``temporal`` for temporal video."""
     bucket = _categorical(scores["bucket"])
     # One factor per category, then a gather: no per-row string work at 10M rows.
@@ -111,7 +112,9 @@ def quota_weights(scores: pd.DataFrame, oversample) -> np.ndarray:
     return np.where(tv, factor * float(oversample.temporal), factor).astype(np.float32)
 
 
-def floors_for(goal, group_names: list[str], budget: int) -> tuple[np.ndarray, dict[str, str]]:
+def floors_for(
+    goal: GoalConf, group_names: list[str], budget: int
+) -> tuple[np.ndarray, dict[str, str]]:
     """Per-group floor counts (a value >= 1 is a count, < 1 a share of the budget)."""
 
     def to_count(value: float) -> int:
@@ -129,7 +132,7 @@ def floors_for(goal, group_names: list[str], budget: int) -> tuple[np.ndarray, d
     return floors, notes
 
 
-def vds3_target(goal, budget: int, dropped: list[str]) -> int:
+def vds3_target(goal: GoalConf, budget: int, dropped: list[str]) -> int:
     """The paper's vds3-positives target scaled to this budget (0 without VDS)."""
     if "vds" in dropped or not goal_kind(goal.kind).ranked or int(goal.paper_size) <= 0:
         return 0
@@ -138,7 +141,11 @@ def vds3_target(goal, budget: int, dropped: list[str]) -> int:
 
 
 def build_candidates(
-    scores: pd.DataFrame, score: np.ndarray, fields: list[str], goal, file: str = "scores.parquet"
+    scores: pd.DataFrame,
+    score: np.ndarray,
+    fields: list[str],
+    goal: GoalConf,
+    file: str = "scores.parquet",
 ) -> tuple[Candidates, np.ndarray]:
     """Candidates for selection, plus the stratum codes (for labels)."""
     missing = [

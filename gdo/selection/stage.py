@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 
 from gdo.scoring.stage import input_key
+from gdo.selection.config import GoalConf, SelectConf
 from gdo.selection.export import write_llava, write_messages
 from gdo.selection.goal_file import (
     append_relevance_report,
@@ -33,13 +35,14 @@ from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.io import atomic_write_parquet
 from gdo.utils.manifest import content_hash, is_fresh, read_manifest, to_plain, write_manifest
 from gdo.utils.stage import stage_dir, work_dir
+from gdo.utils.typed import typed
 
 log = logging.getLogger(__name__)
 
 
-def reference_count_for(cfg) -> int | None:
-    """Uni-Nx reference: ``goal.reference_count`` or the size of another goal's subset."""
-    goal = cfg.goal
+def reference_count_for(goal: GoalConf, work: Path) -> int | None:
+    """Uni-Nx reference: ``goal.reference_count`` or the size of another goal's subset
+    (``<work>/subsets/<goal.reference_goal>/manifest.json``)."""
     if not goal_kind(goal.kind).sized_by_reference:
         return None
     if goal.reference_count is not None:
@@ -48,7 +51,7 @@ def reference_count_for(cfg) -> int | None:
         raise ConfigError(
             f"goal.kind={goal.kind} needs goal.reference_count or goal.reference_goal"
         )
-    mdir = work_dir(cfg) / "subsets" / str(goal.reference_goal)
+    mdir = work / "subsets" / goal.reference_goal
     m = read_manifest(mdir)
     if m is None:
         raise InputError(
@@ -80,8 +83,11 @@ def _step_names(steps: np.ndarray) -> np.ndarray:
     return np.asarray(STEPS, dtype=object)[steps]
 
 
-def run(cfg) -> Path:
+def run(cfg: DictConfig) -> Path:
     """Select ``cfg.goal``'s subset and write ``subsets/<goal.name>/``; return that folder."""
+    goal = typed(cfg.goal, GoalConf, "goal")
+    select = typed(cfg.select, SelectConf, "select")
+    seed = int(cfg.seed)
     wd = work_dir(cfg)
     scores_path, pool_path = wd / "scores" / "scores.parquet", wd / "pool" / "pool.parquet"
     for path, stage in ((scores_path, "score"), (pool_path, "pool")):
@@ -89,21 +95,22 @@ def run(cfg) -> Path:
             raise InputError(str(path), reason=f"missing; run `gdo {stage}` first")
     smeta = read_manifest(scores_path.parent) or {}
     dropped = list(smeta.get("dropped", list(cfg.score.drop)))
-    ref = reference_count_for(cfg)
+    ref = reference_count_for(goal, wd)
     inputs = {"scores": input_key(scores_path), "pool": input_key(pool_path)}
-    inputs.update(goal_file_inputs(cfg.goal))  # goal from a question file: its content
+    inputs.update(goal_file_inputs(goal))  # goal from a question file: its content
     if ref is not None:
         inputs["reference_count"] = str(ref)
-    key = content_hash(cfg.goal, cfg.select, int(cfg.seed), inputs)
-    out = work_dir(cfg) / "subsets" / str(cfg.goal.name)
+    key = content_hash(goal, select, seed, inputs)
+    out = wd / "subsets" / goal.name
     if (out / "subset.parquet").exists() and is_fresh(out, key):
-        log.info("select %s: fresh (key %s), skipping; %s", cfg.goal.name, key, out)
+        log.info("select %s: fresh (key %s), skipping; %s", goal.name, key, out)
         return out
     scores = pd.read_parquet(scores_path)
-    scores, goal, relevance = with_file_relevance(scores, pool_path, cfg.goal)
-    gs = select_goal(scores, goal, cfg.select, int(cfg.seed), dropped, ref, str(scores_path))
+    # The goal as selection runs it: a goal from question files points at their column.
+    scores, run_goal, relevance = with_file_relevance(scores, pool_path, goal)
+    gs = select_goal(scores, run_goal, select, seed, dropped, ref, str(scores_path))
     relevance = relevance_attribution(
-        scores, goal, cfg.select, int(cfg.seed), dropped, ref, gs.selection.index, relevance
+        scores, run_goal, select, seed, dropped, ref, gs.selection.index, relevance
     )
     pool = pd.read_parquet(pool_path)
     subset = _subset_frame(pool, scores, gs)
@@ -116,23 +123,23 @@ def run(cfg) -> Path:
             got=f"{len(subset)} found",
         )
 
-    out = stage_dir(cfg, "subsets", str(cfg.goal.name))
+    out = stage_dir(cfg, "subsets", goal.name)
     atomic_write_parquet(out / "subset.parquet", subset)
-    if cfg.select.write_llava:
+    if select.write_llava:
         write_llava(subset, out / "train.json")
-    if cfg.select.write_messages:
+    if select.write_messages:
         write_messages(subset, out / "train.jsonl")
     tables = composition(scores, gs.mask)
     constraints = [c.as_dict() for c in gs.selection.plan.constraints]
     budget = {**gs.budget.rationale, "budget": gs.budget.value, "bound": gs.budget.bound}
     counts: dict[str, Any] = {**gs.selection.counts, "excluded": gs.excluded}
-    write_report(out / "report.md", str(cfg.goal.name), budget, constraints, tables, counts)
+    write_report(out / "report.md", goal.name, budget, constraints, tables, counts)
     if relevance:
         counts["relevance"] = relevance
         append_relevance_report(out / "report.md", relevance)
-    if cfg.select.plot:
-        plot_composition(out / "composition.png", str(cfg.goal.name), tables)
-    labels = stratum_labels(scores, list(cfg.select.stratum_fields), gs.strata)
+    if select.plot:
+        plot_composition(out / "composition.png", goal.name, tables)
+    labels = stratum_labels(scores, list(select.stratum_fields), gs.strata)
     pool_s = pd.Series(gs.strata).value_counts()
     sub_s = pd.Series(gs.strata[gs.selection.index]).value_counts()
     counts["per_stratum"] = {
@@ -141,17 +148,17 @@ def run(cfg) -> Path:
     counts.update(composition_counts(tables))
     not_met = [c for c in constraints if c["status"] != "met"]
     for c in not_met:
-        log.warning("select %s: %s %s (%s)", cfg.goal.name, c["name"], c["status"], c["reason"])
+        log.warning("select %s: %s %s (%s)", goal.name, c["name"], c["status"], c["reason"])
     write_manifest(
         out,
         stage="select",
         key=key,
-        config={"goal": to_plain(cfg.goal), "select": to_plain(cfg.select)},
+        config={"goal": to_plain(goal), "select": to_plain(select)},
         inputs=inputs,
         counts=counts,
-        seed=int(cfg.seed),
+        seed=seed,
         extra={
-            "goal": str(cfg.goal.name),
+            "goal": goal.name,
             "budget": budget,
             "constraints": constraints,
             "bound_constraints": _binding(gs, constraints),
@@ -161,15 +168,15 @@ def run(cfg) -> Path:
             "notes": gs.notes,
         },
     )
-    _log_run(cfg, out, budget, counts, constraints, tables)
+    _log_run(cfg, goal.name, out, budget, counts, constraints, tables)
     return out
 
 
-def _log_run(cfg, out: Path, budget, counts, constraints, tables) -> None:
+def _log_run(cfg: DictConfig, goal: str, out: Path, budget, counts, constraints, tables) -> None:
     """Log the subset's budget, constraints and composition to W&B (rank 0, if enabled)."""
     from gdo.logging import get_logger
 
-    logger = get_logger(cfg, job_type="select", name=f"select-{cfg.goal.name}")
+    logger = get_logger(cfg, job_type="select", name=f"select-{goal}")
     try:
         logger.log(
             {
@@ -184,10 +191,10 @@ def _log_run(cfg, out: Path, budget, counts, constraints, tables) -> None:
         if (out / "composition.png").exists():
             logger.log_image("select/composition", out / "composition.png")
         logger.log_artifact(
-            f"subset-{cfg.name}-{cfg.goal.name}",
+            f"subset-{cfg.name}-{goal}",
             "subset",
             [out / f for f in ("subset.parquet", "manifest.json", "report.md", "composition.png")],
-            {"goal": str(cfg.goal.name), "selected": counts["selected"], "budget": budget},
+            {"goal": goal, "selected": counts["selected"], "budget": budget},
         )
     finally:
         logger.finish()

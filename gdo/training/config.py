@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import MISSING
+
 
 @dataclass
 class DeepSpeedConf:
@@ -59,17 +61,53 @@ class CheckpointConf:
 
 
 @dataclass
-class PretrainConf:
-    """``gdo pretrain``: the tiny base model trained on the world's perception split."""
+class PretrainCheckpointConf:
+    """The ``training.checkpoint`` keys the pretrain recipe sets (``resume``, ``overwrite``
+    carry over from ``training.checkpoint``)."""
 
-    data: str = "${paths.world_dir}/pretrain/perception.json"
-    media_root: str = "${paths.world_dir}/media"
-    out_dir: str = "${paths.work_dir}/base_model"
-    # Samples to train on in total (the perception split is repeated as needed).
-    max_samples: int = 8000
-    lr: float = 1.0e-3
-    warmup_ratio: float = 0.05
-    per_device_batch_size: int = 32
+    every_fraction: float | None = MISSING
+    at_samples: list[int] = MISSING
+    keep_resume_state: str = MISSING
+    resume_from: str | None = MISSING
+
+
+@dataclass
+class PretrainDeepSpeedConf:
+    """``training.deepspeed`` of the pretrain run, which replaces it whole."""
+
+    name: str = MISSING
+    stage: int = MISSING
+
+
+@dataclass
+class PretrainRecipeConf:
+    """The ``training.*`` values of the pretrain run (``conf/training/pretrain/*.yaml``);
+    every other ``training.*`` key carries over (gdo.training.pretrain.pretrain_recipe)."""
+
+    lr: float = MISSING
+    warmup_ratio: float = MISSING
+    per_device_batch_size: int = MISSING
+    grad_accum: int = MISSING
+    bf16: bool = MISSING
+    gradient_checkpointing: bool = MISSING
+    freeze: FreezeConf = MISSING
+    checkpoint: PretrainCheckpointConf = MISSING
+    deepspeed: PretrainDeepSpeedConf = MISSING
+
+
+@dataclass
+class PretrainConf:
+    """``gdo pretrain``: the tiny base model trained on the world's perception split.
+
+    No defaults here: ``conf/training/pretrain/<name>.yaml`` states every value."""
+
+    data: str = MISSING
+    media_root: str = MISSING
+    out_dir: str = MISSING
+    # Samples to train on in total (the perception split is repeated as needed); the run's
+    # max_steps is this over the samples per optimizer step.
+    max_samples: int = MISSING
+    recipe: PretrainRecipeConf = MISSING
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
     gdo pretrain                                    # -> <work_dir>/base_model/
     gdo pretrain training.pretrain.max_samples=16000
+    gdo pretrain training.pretrain.recipe.lr=5e-4    # the recipe: conf/training/pretrain/tiny.yaml
 
 A tiny model trained from scratch knows nothing, and GDO's descriptors (blind loss,
 self-consistency, ...) need a base that already perceives colours and counts, as a real
@@ -31,27 +32,23 @@ from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
 from gdo.utils.progress import is_rank_zero
 from gdo.utils.stage import work_dir, world_dir
 
+# Recipe keys that replace training's value whole instead of merging into it: the pretrain
+# run has no DeepSpeed, and none of the SFT's ZeRO options (offload, extra JSON) may leak in.
+REPLACED = ("deepspeed",)
+
 
 def pretrain_recipe(tcfg: DictConfig, world_size: int = 1) -> DictConfig:
-    """``training.*`` with the pretrain overrides: its lr / batch, a step budget from
-    ``max_samples``, no DeepSpeed, one checkpoint at the end (plus resume state)."""
+    """``training.*`` with ``training.pretrain.recipe`` (conf/training/pretrain/*.yaml) merged
+    in, and a step budget from ``max_samples``: ``max_samples / (batch x ranks)``, rounded up."""
     p = tcfg.pretrain
     out = OmegaConf.create(OmegaConf.to_container(tcfg, resolve=True))
+    recipe = OmegaConf.to_container(p.recipe, resolve=True)
     with open_dict(out):
-        out.lr = float(p.lr)
-        out.warmup_ratio = float(p.warmup_ratio)
-        out.per_device_batch_size = int(p.per_device_batch_size)
-        out.grad_accum = 1
-        per_step = int(p.per_device_batch_size) * max(1, world_size)
+        for key in REPLACED:
+            out[key] = recipe.pop(key)
+        out.merge_with(recipe)
+        per_step = int(out.per_device_batch_size) * int(out.grad_accum) * max(1, world_size)
         out.max_steps = max(1, math.ceil(int(p.max_samples) / per_step))
-        out.deepspeed = {"name": "none", "stage": 0}
-        out.freeze = {"vision_tower": False, "merger": False, "llm": False}
-        out.checkpoint.every_fraction = 0.5
-        out.checkpoint.at_samples = []
-        out.checkpoint.keep_resume_state = "last"
-        out.checkpoint.resume_from = None
-        out.bf16 = False
-        out.gradient_checkpointing = False
     return out
 
 

@@ -8,6 +8,7 @@ compares to decide whether a stage can be skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -22,7 +23,11 @@ MANIFEST = "manifest.json"
 
 
 def to_plain(cfg: Any) -> Any:
-    """Resolve an OmegaConf node (or pass through plain data) into JSON-able data."""
+    """Resolve an OmegaConf node or a config dataclass (or pass through plain data) into
+    JSON-able data. A dataclass gives the same data as the ``DictConfig`` it was made from
+    (gdo.utils.typed), so a stage's key does not depend on which of the two it hashes."""
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        return dataclasses.asdict(cfg)
     try:
         from omegaconf import DictConfig, ListConfig, OmegaConf
 

@@ -174,6 +174,20 @@ class PretrainConf:
 
 
 @dataclass
+class CustomSetConf:
+    """The custom question set ``gdo world custom`` writes (gdo.world.custom): one skill."""
+
+    name: str = "appearance_order"  # its folder: <world_dir>/custom/<name>/
+    qtype: str = "appearance_order"  # one world question type (QTYPES), the "skill"
+    size: int = 200  # questions, one clip each
+    n_options: int = 4  # 2 to 6
+    frames: tuple[int, int] = (8, 16)  # frames per clip [min, max]: short videos
+    seconds: tuple[float, float] = (5.0, 30.0)  # clip duration [min, max]
+    # Random stream [world.seed, seed_offset]: benchmarks use 1000, pretrain 5000.
+    seed_offset: int = 7000
+
+
+@dataclass
 class WorldConf:
     """The whole world: scene, question mix, pool sources, benchmarks, pretrain split."""
 
@@ -213,3 +227,6 @@ class WorldConf:
     verify_videos: int = 32
     codec: str = "mp4v"
     notes: dict[str, Any] = field(default_factory=dict)
+    # Written by `gdo world custom`, not by `gdo world`: an artifact of its own, with its own
+    # key, so it is left out of the world's key (gdo.world.stage.world_key).
+    custom_set: CustomSetConf = field(default_factory=CustomSetConf)

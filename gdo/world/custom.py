@@ -17,7 +17,8 @@ balanced. (The pool's clip hashes are not kept by ``gdo world``, so disjointness
 pool is by seed, not checked frame by frame; within the set no clip repeats.)
 
 ``gdo world custom [hydra overrides]`` (or :func:`run` with a composed config)
-writes the set; ``cfg.notes.custom_set`` overrides :class:`CustomSetConf`'s fields.
+writes the set; ``world.custom_set`` (:class:`~gdo.world.config.CustomSetConf`) says what
+it holds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import logging
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,44 +39,31 @@ from gdo.utils.io import atomic_write_parquet, atomic_write_text
 from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
 from gdo.utils.progress import progress
 from gdo.utils.stage import world_dir
+from gdo.utils.typed import typed
 from gdo.world.bench_clips import ClipMaker
-from gdo.world.config import QTYPES, WorldConf
+from gdo.world.config import QTYPES, CustomSetConf, WorldConf
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class CustomSetConf:
-    """What the custom set holds (override with ``notes.custom_set.<field>=...``)."""
-
-    name: str = "appearance_order"
-    qtype: str = "appearance_order"  # one world question type (the "skill")
-    size: int = 200  # questions, one clip each
-    n_options: int = 4
-    frames: tuple[int, int] = (8, 16)  # frames per clip [min, max]: short videos
-    seconds: tuple[float, float] = (5.0, 30.0)  # clip duration [min, max]
-    # Random stream [world.seed, seed_offset]: benchmarks use 1000, pretrain 5000.
-    seed_offset: int = 7000
-
-
 def custom_set_conf(cfg: Any) -> CustomSetConf:
-    """The set's config: defaults, overridden by ``cfg.notes.custom_set`` (if any)."""
-    from omegaconf import DictConfig, OmegaConf
-
-    notes = cfg.get("notes") if hasattr(cfg, "get") else None
-    raw = (notes or {}).get("custom_set", None) or {}
-    raw = OmegaConf.to_container(raw) if isinstance(raw, DictConfig) else dict(raw)
-    known = {f.name for f in fields(CustomSetConf)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"notes.custom_set: unknown keys {unknown} (known: {sorted(known)})")
-    conf = CustomSetConf(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items()})
+    """The set's config, ``cfg.world.custom_set``, typed and checked (``ConfigError`` naming
+    the field and what it expects)."""
+    node = typed(cfg.world.custom_set, CustomSetConf, "world.custom_set")
+    conf = replace(node, frames=tuple(node.frames), seconds=tuple(node.seconds))
+    where = "world.custom_set"
     if conf.qtype not in QTYPES:
-        raise ConfigError(f"notes.custom_set.qtype: expected one of {QTYPES}, got {conf.qtype!r}")
-    if conf.size < 1 or not 2 <= conf.n_options <= 6:
+        raise ConfigError(f"{where}.qtype: expected one of {QTYPES}, got {conf.qtype!r}")
+    if conf.size < 1:
+        raise ConfigError(f"{where}.size: expected >= 1 question, got {conf.size}")
+    if not 2 <= conf.n_options <= 6:
+        raise ConfigError(f"{where}.n_options: expected 2 to 6, got {conf.n_options}")
+    frames, seconds = list(conf.frames), list(conf.seconds)
+    if len(frames) != 2 or not 1 <= frames[0] <= frames[1]:
+        raise ConfigError(f"{where}.frames: expected [min, max] with 1 <= min <= max, got {frames}")
+    if len(seconds) != 2 or not 0 < seconds[0] <= seconds[1]:
         raise ConfigError(
-            f"notes.custom_set: need size >= 1 and 2 <= n_options <= 6, "
-            f"got size={conf.size}, n_options={conf.n_options}"
+            f"{where}.seconds: expected [min, max] with 0 < min <= max, got {seconds}"
         )
     return conf
 

@@ -28,8 +28,9 @@ from gdo.utils.io import (
     remove_stale_temp_dirs,
     temp_dir_for,
 )
-from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, write_manifest
+from gdo.utils.manifest import MANIFEST, content_hash, is_fresh, to_plain, write_manifest
 from gdo.utils.stage import world_dir
+from gdo.utils.typed import typed
 from gdo.world.benchmarks import build_benchmarks
 from gdo.world.config import WorldConf
 from gdo.world.media_io import verify_videos
@@ -53,16 +54,16 @@ TRUTH_COLUMNS = [
 
 def to_world_conf(node: Any) -> WorldConf:
     """A ``WorldConf`` from the composed ``cfg.world`` node (or a WorldConf as is)."""
-    if isinstance(node, WorldConf):
-        return node
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(WorldConf), node))
+    return typed(node, WorldConf, "world")
 
 
 def world_key(cfg: Any) -> str:
-    """The manifest key of the world: a content hash of the world config."""
-    return content_hash(cfg.world)
+    """The manifest key of the world: a content hash of the world config, less the custom
+    set's (``gdo world custom`` writes that set under its own key; changing it must not
+    make the world stale)."""
+    plain = dict(to_plain(cfg.world))
+    plain.pop("custom_set", None)
+    return content_hash(plain)
 
 
 def run(cfg: Any) -> Path:
