@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from gdo.columns import PPL
 from gdo.descriptors.base import BatchContext, Descriptor, register
 
 
@@ -16,7 +17,7 @@ from gdo.descriptors.base import BatchContext, Descriptor, register
 class Difficulty(Descriptor):
     """PPL: answer perplexity with the visuals."""
 
-    sample_columns = ("ppl",)
+    sample_columns = (PPL,)
     needs_model = True
 
     def __init__(self, clip: float = 30.0) -> None:
@@ -26,6 +27,4 @@ class Difficulty(Descriptor):
         """``exp(clip(loss_visual))`` of every row."""
         losses = ctx.losses()
         c = self.clip
-        return {
-            "ppl": ctx.column({i: math.exp(min(max(v, -c), c)) for i, (v, _) in losses.items()})
-        }
+        return {PPL: ctx.column({i: math.exp(min(max(v, -c), c)) for i, (v, _) in losses.items()})}

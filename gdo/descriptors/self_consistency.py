@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gdo.columns import SC
 from gdo.descriptors.base import BatchContext, Descriptor, register
 
 WORD = re.compile(r"\w+")
@@ -148,7 +149,7 @@ def seeded_sampling(vlm: Any, sampler: SeededSampler) -> Iterator[None]:
 class SelfConsistency(Descriptor):
     """SC: mean pairwise token-Jaccard of ``n`` sampled answers."""
 
-    sample_columns = ("sc",)
+    sample_columns = (SC,)
     needs_model = True
 
     def __init__(
@@ -205,4 +206,4 @@ class SelfConsistency(Descriptor):
             answers = self._sample(ctx, ctx.model_rows(idx))
             return [mean_pairwise_jaccard(list(a)) for a in answers]
 
-        return {"sc": ctx.column(ctx.map_batch("sc", run))}
+        return {SC: ctx.column(ctx.map_batch(SC, run))}

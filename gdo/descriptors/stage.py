@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import FAILED, STATUS
 from gdo.descriptors.clips import frames_window, media_keys
 from gdo.descriptors.keys import model_dir, pool_path, sample_key
 from gdo.descriptors.reader import read_rank
@@ -176,7 +177,7 @@ def run(cfg: Any, model: Any = None) -> Path:
             missing = ~chunk["uid"].isin(done)
             new = [r for r, m in zip(out, missing.to_numpy()) if m]
             append_jsonl(fh, new, fsync=bool(cfg.descriptors.fsync))
-            n_failed += sum(r["status"] == "failed" for r in new)
+            n_failed += sum(r[STATUS] == FAILED for r in new)
             done.update(r["uid"] for r in new)
             bar.update(len(new))
         bar.close()

@@ -8,6 +8,7 @@ visuals carry the answer. Both losses come from one batched pass shared with PPL
 
 from __future__ import annotations
 
+from gdo.columns import LOSS_BLIND, LOSS_VISUAL, VDS
 from gdo.descriptors.base import BatchContext, Descriptor, register
 
 
@@ -15,14 +16,14 @@ from gdo.descriptors.base import BatchContext, Descriptor, register
 class VisualDependency(Descriptor):
     """VDS: ``loss_blind - loss_visual`` on the answer tokens."""
 
-    sample_columns = ("loss_visual", "loss_blind", "vds")
+    sample_columns = (LOSS_VISUAL, LOSS_BLIND, VDS)
     needs_model = True
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """Both losses of every row (one shared model pass) and their difference."""
         losses = ctx.losses()
         return {
-            "loss_visual": ctx.column({i: v for i, (v, _) in losses.items()}),
-            "loss_blind": ctx.column({i: b for i, (_, b) in losses.items()}),
-            "vds": ctx.column({i: b - v for i, (v, b) in losses.items()}),
+            LOSS_VISUAL: ctx.column({i: v for i, (v, _) in losses.items()}),
+            LOSS_BLIND: ctx.column({i: b for i, (_, b) in losses.items()}),
+            VDS: ctx.column({i: b - v for i, (v, b) in losses.items()}),
         }

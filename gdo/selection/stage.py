@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import GOAL_SCORE, SELECT_STEP
 from gdo.scoring.stage import input_key
 from gdo.selection.export import write_llava, write_messages
 from gdo.selection.goal_file import (
@@ -67,8 +68,8 @@ def reference_count_for(cfg) -> int | None:
 def _subset_frame(pool: pd.DataFrame, scores: pd.DataFrame, gs: GoalSelection) -> pd.DataFrame:
     idx = gs.selection.index
     sc = scores.iloc[idx].reset_index(drop=True)
-    sc["goal_score"] = gs.score[idx].astype(np.float32)
-    sc["select_step"] = _step_names(gs.selection.step).astype(str)
+    sc[GOAL_SCORE] = gs.score[idx].astype(np.float32)
+    sc[SELECT_STEP] = _step_names(gs.selection.step).astype(str)
     extra = [c for c in sc.columns if c not in pool.columns or c == "uid"]
     out = pool[pool["uid"].isin(sc["uid"])].merge(sc[extra], on="uid", how="inner")
     return out.sort_values("uid", kind="stable").reset_index(drop=True)
