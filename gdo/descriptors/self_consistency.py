@@ -5,7 +5,7 @@ paper, docs/METHOD.md#sc-self-consistency) and ``sc`` is the mean pairwise token
 of their word sets.
 Sampling is seeded per uid (not per batch), so a value does not depend on which
 other candidates share its batch or shard. ``enabled: false`` writes NaN and the
-scoring stage applies the paper's SC fallback (docs/METHOD.md#the-quality-score-q).
+score stage applies the paper's SC fallback (docs/METHOD.md#the-quality-score-q).
 """
 
 from __future__ import annotations

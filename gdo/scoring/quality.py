@@ -83,7 +83,7 @@ class QualityResult:
 
 
 def _z(desc: pd.DataFrame, col: str) -> np.ndarray:
-    """The descriptor stage's ``z_<col>`` when present, else a robust z of the raw column."""
+    """The describe stage's ``z_<col>`` when present, else a robust z of the raw column."""
     zc = z(col)
     if zc in desc.columns:
         return desc[zc].to_numpy(dtype=np.float64)

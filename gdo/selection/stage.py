@@ -2,7 +2,7 @@
 
 Reads ``scores/scores.parquet`` (+ its manifest) and ``pool/pool.parquet``; writes
 ``subsets/<goal.name>/``: ``subset.parquet`` (selected candidate rows + score
-columns; the training stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
+columns; the train stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
 (ms-swift messages), ``report.md``, ``composition.png`` and ``manifest.json``.
 """
 
