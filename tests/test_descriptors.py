@@ -22,14 +22,14 @@ from gdo.columns import (
     TNC,
     VDS,
 )
-from gdo.descriptors.base import BatchContext
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.coverage import Coverage, coverage_features, rgb_stats
-from gdo.descriptors.difficulty import Difficulty
+from gdo.descriptors.difficulty import Difficulty, perplexity
 from gdo.descriptors.goal_relevance import GoalRelevance, column_name
 from gdo.descriptors.motion import Motion, motion_stats
 from gdo.descriptors.self_consistency import SelfConsistency, mean_pairwise_jaccard, uid_seed
 from gdo.descriptors.temporal_necessity import TemporalNecessity, parse_verdict, regex_tnc
-from gdo.descriptors.visual_dependency import VisualDependency
+from gdo.descriptors.visual_dependency import VisualDependency, visual_dependency
 from gdo.media import load_media
 
 
@@ -110,6 +110,24 @@ def test_vds_and_ppl_share_one_loss_pass() -> None:
     np.testing.assert_allclose(vds[VDS], np.array(vds[LOSS_BLIND]) - vds[LOSS_VISUAL])
     np.testing.assert_allclose(vds[VDS], [0.8, 0.0, 0.8])
     np.testing.assert_allclose(ppl[PPL], np.exp(vds[LOSS_VISUAL]))
+
+
+def test_vds_and_ppl_are_their_formulas_over_the_one_loss_entry_point() -> None:
+    """The loss descriptors read the batch through ``answer_losses`` alone: the formula on
+    two columns, a failed row (NaN) staying NaN."""
+
+    class Losses:
+        def answer_losses(self):
+            return [1.0, 2.5, np.nan, 100.0], [1.5, 2.0, np.nan, 0.0]
+
+    vds = VisualDependency().describe(Losses())
+    np.testing.assert_array_equal(vds[LOSS_VISUAL], [1.0, 2.5, np.nan, 100.0])
+    np.testing.assert_array_equal(vds[LOSS_BLIND], [1.5, 2.0, np.nan, 0.0])
+    np.testing.assert_array_equal(vds[VDS], [0.5, -0.5, np.nan, -100.0])
+    assert visual_dependency(loss_visual=1.0, loss_blind=1.5) == 0.5
+    ppl = Difficulty(clip=30).describe(Losses())[PPL]
+    np.testing.assert_allclose(ppl, [np.exp(1.0), np.exp(2.5), np.nan, np.exp(30)])
+    assert np.isnan(perplexity(np.nan)) and perplexity(-1000.0, clip=30) == np.exp(-30)
 
 
 def test_model_passes_get_frames_decoded_once_as_the_model_would(tmp_path) -> None:

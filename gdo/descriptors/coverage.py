@@ -31,7 +31,8 @@ from gdo.columns import (
     TNC,
     VDS,
 )
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.motion import subsample
 
 DESCRIPTOR_FEATURES = (TNC, AMM, FRAME_DIV, PPL, VDS)

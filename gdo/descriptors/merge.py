@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gdo.columns import ERROR, FAILED, OK, STATUS, z
-from gdo.descriptors.base import reason_kind
+from gdo.descriptors.failures import reason_kind
 from gdo.descriptors.keys import pool_path, sample_key
 from gdo.descriptors.registry import Item, build
 from gdo.descriptors.shards import read_shard, shard_dir

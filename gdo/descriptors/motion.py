@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from gdo.columns import AMM, FRAME_DIV
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 
 
 def subsample(frames: np.ndarray, n: int) -> np.ndarray:

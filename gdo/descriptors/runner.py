@@ -19,8 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from gdo.columns import ERROR, FAILED, OK, STATUS
-from gdo.descriptors.base import BatchContext
 from gdo.descriptors.clips import ClipPlan, MediaKey, media_key
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.media_work import MediaDone, MediaJob, MediaSpec, media_loader
 from gdo.descriptors.registry import Item
 

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from gdo.columns import SC
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 
 WORD = re.compile(r"\w+")
 # Decode greedily over the sampler's one-hot rows (same tokens as HF's sampling; tests

@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from gdo.columns import TNC
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.text import question_stem
 
 TEMPORAL_WORDS = re.compile(

@@ -3,13 +3,19 @@
 ``vds = loss_blind - loss_visual``: the answer-token cross-entropy without the media
 (the visual tokens dropped, a text-only prompt) minus with it. Near 0 when the
 question gives the answer away or the model ignores the media; large when the
-visuals carry the answer. Both losses come from one batched pass shared with PPL.
+visuals carry the answer (docs/METHOD.md#vds-visual-dependency).
 """
 
 from __future__ import annotations
 
 from gdo.columns import LOSS_BLIND, LOSS_VISUAL, VDS
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
+
+
+def visual_dependency(loss_visual: float, loss_blind: float) -> float:
+    """VDS of one candidate: its answer loss without the media minus with it."""
+    return loss_blind - loss_visual
 
 
 @register("visual_dependency")
@@ -20,10 +26,10 @@ class VisualDependency(Descriptor):
     needs_model = True
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
-        """Both losses of every row (one shared model pass) and their difference."""
-        losses = ctx.losses()
+        """Both answer losses of every row and their difference (NaN for failed rows)."""
+        visual, blind = ctx.answer_losses()
         return {
-            LOSS_VISUAL: ctx.column({i: v for i, (v, _) in losses.items()}),
-            LOSS_BLIND: ctx.column({i: b for i, (_, b) in losses.items()}),
-            VDS: ctx.column({i: b - v for i, (v, b) in losses.items()}),
+            LOSS_VISUAL: visual,
+            LOSS_BLIND: blind,
+            VDS: [visual_dependency(v, b) for v, b in zip(visual, blind, strict=True)],
         }
