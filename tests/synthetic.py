@@ -14,6 +14,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gdo.columns import (
+    AMM,
+    CLUSTER_HARD,
+    CLUSTER_ID,
+    CLUSTER_REP,
+    DESCRIPTORS,
+    FRAME_DIV,
+    LOSS_BLIND,
+    LOSS_VISUAL,
+    PPL,
+    SC,
+    TNC,
+    VDS,
+    goal_rel,
+)
 from gdo.pool.schema import make_uid
 from gdo.selection.fill import Candidates
 from gdo.utils.stats import robust_z
@@ -24,19 +39,7 @@ SOURCES = {
     "long_video": ["1_2_m_youcook2", "2_3_m_ego4d"],
 }
 WASTE = ("none", "duplicate", "leaked", "static", "wrong")
-RAW = (
-    "amm",
-    "frame_div",
-    "loss_visual",
-    "loss_blind",
-    "vds",
-    "ppl",
-    "tnc",
-    "sc",
-    "cluster_rep",
-    "cluster_hard",
-    "goal_rel_mvbench",
-)
+RAW = (*DESCRIPTORS, goal_rel("mvbench"))
 
 
 def make_pool(
@@ -149,18 +152,18 @@ def _descriptors(rng, uid, is_video, temporal, waste, failed_rate) -> pd.DataFra
     desc = pd.DataFrame(
         {
             "uid": uid,
-            "amm": amm,
-            "frame_div": frame_div,
-            "loss_visual": loss_visual,
-            "loss_blind": loss_blind,
-            "vds": loss_blind - loss_visual,
-            "ppl": np.exp(np.clip(loss_visual, -30, 30)),
-            "tnc": tnc,
-            "sc": sc,
-            "cluster_rep": rep,
-            "cluster_hard": 1 - rep,
-            "cluster_id": rng.integers(0, 64, n),
-            "goal_rel_mvbench": rel,
+            AMM: amm,
+            FRAME_DIV: frame_div,
+            LOSS_VISUAL: loss_visual,
+            LOSS_BLIND: loss_blind,
+            VDS: loss_blind - loss_visual,
+            PPL: np.exp(np.clip(loss_visual, -30, 30)),
+            TNC: tnc,
+            SC: sc,
+            CLUSTER_REP: rep,
+            CLUSTER_HARD: 1 - rep,
+            CLUSTER_ID: rng.integers(0, 64, n),
+            goal_rel("mvbench"): rel,
         }
     )
     failed = rng.random(n) < failed_rate

@@ -9,14 +9,27 @@ import pandas as pd
 import pytest
 from test_descriptors_helpers import FakeVLM, write_frames
 
-from gdo.descriptors.base import BatchContext
+from gdo.columns import (
+    AMM,
+    CLUSTER_HARD,
+    CLUSTER_ID,
+    CLUSTER_REP,
+    FRAME_DIV,
+    LOSS_BLIND,
+    LOSS_VISUAL,
+    PPL,
+    SC,
+    TNC,
+    VDS,
+)
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.coverage import Coverage, coverage_features, rgb_stats
-from gdo.descriptors.difficulty import Difficulty
+from gdo.descriptors.difficulty import Difficulty, perplexity
 from gdo.descriptors.goal_relevance import GoalRelevance, column_name
 from gdo.descriptors.motion import Motion, motion_stats
 from gdo.descriptors.self_consistency import SelfConsistency, mean_pairwise_jaccard, uid_seed
 from gdo.descriptors.temporal_necessity import TemporalNecessity, parse_verdict, regex_tnc
-from gdo.descriptors.visual_dependency import VisualDependency
+from gdo.descriptors.visual_dependency import VisualDependency, visual_dependency
 from gdo.media import load_media
 
 
@@ -49,10 +62,10 @@ def test_motion_is_zero_for_images_and_uses_at_most_n_frames(tmp_path) -> None:
     ]
     ctx = BatchContext(rows, max_frames=8)
     out = Motion(size=32).describe(ctx)
-    assert out["amm"][0] == 0.0 and out["frame_div"][0] == 0.0
+    assert out[AMM][0] == 0.0 and out[FRAME_DIV][0] == 0.0
     assert ctx.frames(1).shape[0] == 8
     # 8 of 16 frames: each kept step spans ~2 frames of 3 px motion.
-    assert out["amm"][1] > 2.0
+    assert out[AMM][1] > 2.0
 
 
 def test_unreadable_media_fails_the_row_not_the_batch(tmp_path) -> None:
@@ -75,7 +88,7 @@ def test_unreadable_media_fails_the_row_not_the_batch(tmp_path) -> None:
     ctx = BatchContext(rows)
     out = Motion(size=32).describe(ctx)
     assert list(ctx.failed) == [0] and "MediaError" in ctx.failed[0]
-    assert np.isnan(out["amm"][0]) and out["amm"][1] > 0
+    assert np.isnan(out[AMM][0]) and out[AMM][1] > 0
 
 
 def test_vds_and_ppl_share_one_loss_pass() -> None:
@@ -94,9 +107,27 @@ def test_vds_and_ppl_share_one_loss_pass() -> None:
     vds = VisualDependency().describe(ctx)
     ppl = Difficulty().describe(ctx)
     assert model.calls == [("losses", 3)]
-    np.testing.assert_allclose(vds["vds"], np.array(vds["loss_blind"]) - vds["loss_visual"])
-    np.testing.assert_allclose(vds["vds"], [0.8, 0.0, 0.8])
-    np.testing.assert_allclose(ppl["ppl"], np.exp(vds["loss_visual"]))
+    np.testing.assert_allclose(vds[VDS], np.array(vds[LOSS_BLIND]) - vds[LOSS_VISUAL])
+    np.testing.assert_allclose(vds[VDS], [0.8, 0.0, 0.8])
+    np.testing.assert_allclose(ppl[PPL], np.exp(vds[LOSS_VISUAL]))
+
+
+def test_vds_and_ppl_are_their_formulas_over_the_one_loss_entry_point() -> None:
+    """The loss descriptors read the batch through ``answer_losses`` alone: the formula on
+    two columns, a failed row (NaN) staying NaN."""
+
+    class Losses:
+        def answer_losses(self):
+            return [1.0, 2.5, np.nan, 100.0], [1.5, 2.0, np.nan, 0.0]
+
+    vds = VisualDependency().describe(Losses())
+    np.testing.assert_array_equal(vds[LOSS_VISUAL], [1.0, 2.5, np.nan, 100.0])
+    np.testing.assert_array_equal(vds[LOSS_BLIND], [1.5, 2.0, np.nan, 0.0])
+    np.testing.assert_array_equal(vds[VDS], [0.5, -0.5, np.nan, -100.0])
+    assert visual_dependency(loss_visual=1.0, loss_blind=1.5) == 0.5
+    ppl = Difficulty(clip=30).describe(Losses())[PPL]
+    np.testing.assert_allclose(ppl, [np.exp(1.0), np.exp(2.5), np.nan, np.exp(30)])
+    assert np.isnan(perplexity(np.nan)) and perplexity(-1000.0, clip=30) == np.exp(-30)
 
 
 def test_model_passes_get_frames_decoded_once_as_the_model_would(tmp_path) -> None:
@@ -132,7 +163,7 @@ def test_ppl_is_clipped() -> None:
             return np.array([1000.0, -1000.0]), np.array([0.0, 0.0])
 
     ctx = BatchContext([{"uid": "a"}, {"uid": "b"}], Huge())
-    np.testing.assert_allclose(Difficulty(clip=30).describe(ctx)["ppl"], [np.exp(30), np.exp(-30)])
+    np.testing.assert_allclose(Difficulty(clip=30).describe(ctx)[PPL], [np.exp(30), np.exp(-30)])
 
 
 def test_a_sample_too_long_fails_alone_and_the_rest_stays_batched() -> None:
@@ -144,12 +175,12 @@ def test_a_sample_too_long_fails_alone_and_the_rest_stays_batched() -> None:
     ctx = BatchContext(rows, model)
     out = VisualDependency().describe(ctx)
     assert list(ctx.failed) == [1] and "TooLong" in ctx.failed[1]
-    assert np.isnan(out["vds"][1]) and not np.isnan(out["vds"][0])
+    assert np.isnan(out[VDS][1]) and not np.isnan(out[VDS][0])
     assert model.calls == [("losses", 3), ("losses", 2)]
 
 
 @pytest.mark.parametrize(
-    ("question", "tnc"),
+    ("question", TNC),
     [
         ("What happens after the red square stops?", 1.0),
         ("Which colour appears first?", 1.0),
@@ -169,8 +200,8 @@ def test_tnc_extra_words_extend_the_reference_list() -> None:
         {"uid": "a", "question": "What colour appears last?"},
         {"uid": "b", "question": "What colour is the lasting shape?"},
     ]
-    assert TemporalNecessity().describe(BatchContext(rows))["tnc"] == [0.0, 0.0]
-    tnc = TemporalNecessity(extra_words=["last"]).describe(BatchContext(rows))["tnc"]
+    assert TemporalNecessity().describe(BatchContext(rows))[TNC] == [0.0, 0.0]
+    tnc = TemporalNecessity(extra_words=["last"]).describe(BatchContext(rows))[TNC]
     assert tnc == [1.0, 0.0]
 
 
@@ -201,10 +232,10 @@ def test_sc_does_not_depend_on_batch_composition() -> None:
         for i in range(5)
     ]
     sc = SelfConsistency(n=4)
-    together = sc.describe(BatchContext(rows, FakeVLM(), seed=7))["sc"]
-    alone = [sc.describe(BatchContext([r], FakeVLM(), seed=7))["sc"][0] for r in reversed(rows)]
+    together = sc.describe(BatchContext(rows, FakeVLM(), seed=7))[SC]
+    alone = [sc.describe(BatchContext([r], FakeVLM(), seed=7))[SC][0] for r in reversed(rows)]
     assert together == alone[::-1]
-    other_seed = sc.describe(BatchContext(rows, FakeVLM(), seed=8))["sc"]
+    other_seed = sc.describe(BatchContext(rows, FakeVLM(), seed=8))[SC]
     assert other_seed != together
     assert uid_seed(7, "u1") == uid_seed(7, "u1") != uid_seed(7, "u2")
 
@@ -215,7 +246,7 @@ def test_rgb_stats_and_coverage_feature_is_27d(tmp_path) -> None:
     assert len(stats) == 6 and all(0 <= s <= 1 for s in stats)
     assert stats[0] == pytest.approx(64 / 1024)  # an 8x8 white square on 32x32
     assert stats[3] == pytest.approx(np.sqrt(64 / 1024 * (1 - 64 / 1024)))
-    table = pd.DataFrame({"question": ["a b", "c"], "answer": ["x", ""], "tnc": [1.0, np.nan]})
+    table = pd.DataFrame({"question": ["a b", "c"], "answer": ["x", ""], TNC: [1.0, np.nan]})
     feats = coverage_features(table)
     assert feats.shape == (2, 27) and np.isfinite(feats).all()
     assert feats[1, 16 + 6] == 1.0  # tnc NaN imputed with the median
@@ -229,15 +260,15 @@ def test_coverage_marks_rare_rows_harder() -> None:
             "question": ["what colour is it"] * n,
             "answer": ["red"] * n,
             "status": ["ok"] * (n - 1) + ["failed"],
-            "vds": np.r_[rng.normal(0, 0.01, n - 2), 50.0, np.nan],
+            VDS: np.r_[rng.normal(0, 0.01, n - 2), 50.0, np.nan],
         }
     )
     out = Coverage(k=8, seed=0).describe_pool(table, None)
-    assert out["cluster_id"].iloc[-1] == -1 and np.isnan(out["cluster_rep"].iloc[-1])
-    rep = out["cluster_rep"].to_numpy()[:-1]
+    assert out[CLUSTER_ID].iloc[-1] == -1 and np.isnan(out[CLUSTER_REP].iloc[-1])
+    rep = out[CLUSTER_REP].to_numpy()[:-1]
     assert np.all((rep > 0) & (rep <= 1))
-    np.testing.assert_allclose(out["cluster_hard"].to_numpy()[:-1], 1 - rep)
-    assert out["cluster_id"].nunique() <= 8 + 1
+    np.testing.assert_allclose(out[CLUSTER_HARD].to_numpy()[:-1], 1 - rep)
+    assert out[CLUSTER_ID].nunique() <= 8 + 1
 
 
 def test_coverage_does_not_depend_on_padding_noise() -> None:
@@ -249,16 +280,16 @@ def test_coverage_does_not_depend_on_padding_noise() -> None:
             "question": [f"what colour is shape {i % 7}" for i in range(n)],
             "answer": [("red", "blue", "green")[i % 3] for i in range(n)],
             "status": ["ok"] * n,
-            "vds": rng.normal(0, 1, n),
-            "ppl": rng.lognormal(2, 1, n),
-            "amm": np.where(rng.random(n) < 0.5, 0.0, rng.gamma(2, 1, n)),
+            VDS: rng.normal(0, 1, n),
+            PPL: rng.lognormal(2, 1, n),
+            AMM: np.where(rng.random(n) < 0.5, 0.0, rng.gamma(2, 1, n)),
         }
     )
     noisy = table.assign(vds=table.vds + rng.normal(0, 1e-7, n), ppl=table.ppl * (1 + 1e-7))
     a = Coverage(k=100, seed=0).describe_pool(table, None)
     b = Coverage(k=100, seed=0).describe_pool(noisy, None)
-    assert a["cluster_id"].equals(b["cluster_id"])
-    np.testing.assert_allclose(a["cluster_rep"], b["cluster_rep"], atol=1e-4)
+    assert a[CLUSTER_ID].equals(b[CLUSTER_ID])
+    np.testing.assert_allclose(a[CLUSTER_REP], b[CLUSTER_REP], atol=1e-4)
 
 
 def test_goal_relevance_prefers_target_like_questions(tmp_path) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from test_descriptors_helpers import FAST, FramedVLM, make_pool, pool_with_videos
 
-from gdo.descriptors.base import BatchContext
 from gdo.descriptors.clips import ClipPlan, frames_window, media_key, media_keys, shard_key
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.reader import read_rank
 from gdo.descriptors.shards import read_shard, shard_of
 from gdo.descriptors.stage import POOL_FIELDS, run

@@ -21,6 +21,15 @@ from test_descriptors_helpers import (
     shard_file,
 )
 
+from gdo.columns import (
+    AMM,
+    CLUSTER_REP,
+    DESCRIPTORS,
+    FRAME_DIV,
+    SC,
+    TNC,
+    VDS,
+)
 from gdo.descriptors.clips import shard_key
 from gdo.descriptors.merge import MergeError, merge
 from gdo.descriptors.shards import open_shard, read_shard, shard_of
@@ -48,20 +57,9 @@ def test_run_and_merge_write_every_candidate_with_failures_counted(cfg_factory) 
     assert sorted(out["uid"]) == sorted(pool["uid"])
     failed = out[out["status"] == "failed"]
     assert sorted(failed["error"].str.split(":").str[0]) == ["MediaError", "TooLong"]
-    assert failed[["amm", "vds", "tnc", "sc", "cluster_rep"]].isna().all().all()
+    assert failed[[AMM, VDS, TNC, SC, CLUSTER_REP]].isna().all().all()
     ok = out[out["status"] == "ok"]
-    for col in (
-        "amm",
-        "frame_div",
-        "loss_visual",
-        "loss_blind",
-        "vds",
-        "ppl",
-        "tnc",
-        "sc",
-        "cluster_rep",
-        "cluster_hard",
-    ):
+    for col in DESCRIPTORS:
         assert ok[col].notna().all(), col
         assert f"z_{col}" in out
     assert "z_cluster_id" not in out and "z_rgb_mean_r" not in out
@@ -71,9 +69,7 @@ def test_run_and_merge_write_every_candidate_with_failures_counted(cfg_factory) 
     # The world's separations in miniature: moving clips move, the fake model sees media.
     merged = pool.merge(out, on="uid")
     moving = merged["sample_id"].str[1:].astype(int) % 4 == 0
-    assert (
-        merged.loc[moving & (merged.status == "ok"), "amm"].min() > merged.loc[~moving, "amm"].max()
-    )
+    assert merged.loc[moving & (merged.status == "ok"), AMM].min() > merged.loc[~moving, AMM].max()
 
 
 def test_sc_disabled_gives_nan_and_skips_generation(cfg_factory) -> None:
@@ -81,7 +77,7 @@ def test_sc_disabled_gives_nan_and_skips_generation(cfg_factory) -> None:
     make_pool(work_dir(cfg), n=8, broken=False)
     model = FakeVLM()
     out = described(cfg, model)
-    assert out["sc"].isna().all() and out["z_sc"].isna().all()
+    assert out[SC].isna().all() and out["z_sc"].isna().all()
     assert all(call[0] == "losses" for call in model.calls)
     # A second merge with the same shards and config is skipped (its manifest is fresh).
     before = read_manifest(work_dir(cfg) / "descriptors")
@@ -267,8 +263,8 @@ def test_workers_prefetch_and_frame_memory_give_the_same_rows_in_the_same_order(
     # missing frame, too long, the three turns of the file that is no video
     assert (ref.status == "failed").sum() == 5
     assert ref.loc[ref.uid.str.startswith("video2"), "error"].str.startswith("MediaError").all()
-    assert ref.loc[ref.uid == "video0", "amm"].iloc[0] > 0.5
-    media = ["amm", "frame_div", "rgb_mean_r", "rgb_std_b"]
+    assert ref.loc[ref.uid == "video0", AMM].iloc[0] > 0.5
+    media = [AMM, FRAME_DIV, "rgb_mean_r", "rgb_std_b"]
     turns = ref.loc[ref.uid.str.startswith("video0"), media]
     assert len(turns) == 3 and (turns.nunique() == 1).all()  # one clip, one set of values
     for setup, got in shards.items():

@@ -19,6 +19,7 @@ import pytest
 from conftest import compose, kill_once_written
 from test_descriptors_helpers import shard_file
 
+from gdo.columns import CLUSTER_ID, CLUSTER_REP, SC
 from gdo.descriptors.clips import shard_key
 from gdo.descriptors.merge import merge
 from gdo.descriptors.shards import read_shard
@@ -114,7 +115,7 @@ def test_world_separations_with_the_base_model(pretrained) -> None:
     # Wrong answers: the base finds them harder and the visuals do not help them.
     assert wrong.ppl.median() > none.ppl.median()
     assert wrong.vds.median() < none.vds.median()
-    med = lambda q: none.loc[none.qtype == q, "sc"].median()  # noqa: E731
+    med = lambda q: none.loc[none.qtype == q, SC].median()  # noqa: E731
     # Count is in the base's (static) pre-training and learned; order and state change are
     # not, and it answers them at chance among the colours it knows. (Motion direction is
     # no such case: the base never saw its answer words and repeats one wrong token, so its
@@ -198,8 +199,8 @@ def test_world_two_ranks_with_torchrun_equal_one_rank(pretrained) -> None:
     np.testing.assert_allclose(
         got[sample_cols].to_numpy(), expected[sample_cols].to_numpy(), rtol=1e-3, atol=1e-4
     )
-    assert got["status"].equals(expected["status"]) and got["sc"].equals(expected["sc"])
+    assert got["status"].equals(expected["status"]) and got[SC].equals(expected[SC])
     # Coverage clusters the pool: its features sit on a 1e-4 grid so padding noise
     # does not move a candidate to another cluster.
-    assert (got["cluster_id"] == expected["cluster_id"]).mean() >= 0.99
-    assert np.isclose(got["cluster_rep"], expected["cluster_rep"], atol=1e-4).mean() >= 0.99
+    assert (got[CLUSTER_ID] == expected[CLUSTER_ID]).mean() >= 0.99
+    assert np.isclose(got[CLUSTER_REP], expected[CLUSTER_REP], atol=1e-4).mean() >= 0.99

@@ -16,6 +16,7 @@ from PIL import Image
 from synthetic import make_pool
 
 from gdo.cli import main as gdo_main
+from gdo.columns import LOSS_VISUAL, VDS
 from gdo.inspect.load import build_view, goal_from_manifest, resolve
 from gdo.media.testing import write_video
 from gdo.scoring.stage import run as score_run
@@ -84,7 +85,7 @@ def test_replayed_selection_matches_the_subset_and_says_why(subset_dir) -> None:
     not_picked = rows.loc[~rows["picked"].astype(bool), "why"]
     assert not_picked.str.contains(r"not reached: rank \d+ of \d+ in its stratum").any()
     assert (rows["stratum_rank"] >= 1).any() and "goal_score" in view.numeric
-    assert {"vds", "loss_visual", "score"} <= set(view.numeric)  # descriptors and scores
+    assert {VDS, LOSS_VISUAL, "score"} <= set(view.numeric)  # descriptors and scores
     assert {c["name"] for c in view.constraints} >= {"budget", "video_share_min"}
 
 
@@ -106,7 +107,7 @@ def test_page_embeds_frames_every_column_and_the_constraints(subset_dir, capsys)
         pd.read_parquet(subset_dir / "subset.parquet")
     )
     keys = {c["key"] for c in data["columns"]}
-    assert {"frames", "why", "stratum", "question", "answer", "vds", "goal_score"} <= keys
+    assert {"frames", "why", "stratum", "question", "answer", VDS, "goal_score"} <= keys
     strips = [data["strips"][r["media_index"]] for r in data["rows"]]
     assert all(len(s) >= 1 for s in strips) and any(len(s) == 4 for s in strips)
     assert all(u.startswith("data:image/png;base64,") for s in strips for u in s)

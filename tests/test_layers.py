@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gdo"
 # module graph must still be acyclic. Every top-level module or package of gdo/ has a
 # layer, so a new one is placed on purpose.
 LAYERS: list[set[str]] = [
-    {"gdo", "utils"},  # foundations (``gdo``: the root package, its version)
+    {"gdo", "utils", "columns"},  # foundations (``gdo``: the root package, its version;
+    # ``columns``: every table's column names)
     {"logging", "media"},
     {"models", "benchmarks"},  # the VLM; benchmark question files (read by describe too)
     {"pool", "dedup"},  # the pool stage and its near-duplicate post-step

@@ -130,8 +130,8 @@ def test_qwen3vl_batched_processing_and_prefill_once(vlm):
 def test_qwen3vl_prepared_encodings_and_rope_positions(vlm, monkeypatch):
     """Encodings and M-RoPE positions made ahead (timestamps split the video's grids) give
     transformers' positions and the same losses and samples, without its rope loop."""
+    from gdo.models.fast.positions import assemble
     from gdo.models.inputs import pad_batch
-    from gdo.models.positions import assemble
 
     core = vlm.model.model
     real = type(core).get_rope_index

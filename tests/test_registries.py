@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from gdo.cli import COMMANDS, conf_dir, resolve
+from gdo.columns import TNC
 from gdo.registries import registries
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,7 +138,7 @@ def test_a_descriptor_from_outside_the_package(toy_plugin) -> None:
     ]
     out = describe_batch(rows, items, None, seed=0, max_frames=4)
     assert [r["toy_words"] for r in out] == [4.0, 2.0]
-    assert [r["tnc"] for r in out] == [1.0, 0.0]
+    assert [r[TNC] for r in out] == [1.0, 0.0]
 
 
 def test_a_benchmark_kind_from_outside_the_package(toy_plugin) -> None:

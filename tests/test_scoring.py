@@ -10,6 +10,18 @@ import pytest
 from conftest import compose
 from synthetic import make_pool
 
+from gdo.columns import (
+    AMM,
+    CLUSTER_HARD,
+    CLUSTER_REP,
+    FRAME_DIV,
+    LOSS_BLIND,
+    LOSS_VISUAL,
+    PPL,
+    SC,
+    TNC,
+    VDS,
+)
 from gdo.scoring.quality import quality_score, sigmoid
 from gdo.scoring.stage import score_candidates
 from gdo.utils.errors import ConfigError, InputError
@@ -24,16 +36,16 @@ def _desc(**over) -> pd.DataFrame:
     """Three rows with hand-set z columns (so q can be checked by hand)."""
     base = {
         "uid": ["a", "b", "c"],
-        "vds": [0.5, 1.0, 0.0],
-        "frame_div": [0.1, 0.0, 0.2],
-        "loss_visual": [1.0, 2.0, 3.0],
-        "loss_blind": [1.5, 3.0, 3.0],
-        "ppl": [2.7, 7.4, 20.0],
-        "amm": [1.0, 0.0, 2.0],
-        "tnc": [1.0, 0.0, 0.5],
-        "sc": [0.9, 0.5, np.nan],
-        "cluster_rep": [0.8, 0.5, 0.2],
-        "cluster_hard": [0.2, 0.5, 0.8],
+        VDS: [0.5, 1.0, 0.0],
+        FRAME_DIV: [0.1, 0.0, 0.2],
+        LOSS_VISUAL: [1.0, 2.0, 3.0],
+        LOSS_BLIND: [1.5, 3.0, 3.0],
+        PPL: [2.7, 7.4, 20.0],
+        AMM: [1.0, 0.0, 2.0],
+        TNC: [1.0, 0.0, 0.5],
+        SC: [0.9, 0.5, np.nan],
+        CLUSTER_REP: [0.8, 0.5, 0.2],
+        CLUSTER_HARD: [0.2, 0.5, 0.8],
         "z_vds": [0.0, 1.0, -1.0],
         "z_frame_div": [0.5, -0.5, 1.0],
         "z_loss_visual": [-1.0, 0.0, 1.0],
@@ -63,7 +75,7 @@ def test_q_matches_the_reference_formula_by_hand(score_conf) -> None:
 
 
 def test_sc_column_absent_uses_the_fallback_for_every_row(score_conf) -> None:
-    res = quality_score(_desc().drop(columns=["sc"]), score_conf)
+    res = quality_score(_desc().drop(columns=[SC]), score_conf)
     assert res.sc_fallback_rows == 3
     expect = sigmoid(0.6 * np.array([0.0, 1.0, -1.0]) - 0.2 * np.abs([-1.0, 0.0, 2.0]))
     np.testing.assert_allclose(res.frame["sc_used"], expect, rtol=1e-5)
@@ -78,14 +90,14 @@ def test_nonfinite_descriptor_rows_are_excluded_and_counted(score_conf) -> None:
 def test_missing_columns_are_named_unless_the_ablation_drops_them() -> None:
     conf = compose([]).score
     with pytest.raises(InputError) as exc:
-        quality_score(_desc().drop(columns=["ppl", "loss_blind"]), conf)
-    assert "ppl" in str(exc.value) and "loss_blind" in str(exc.value)
-    with pytest.raises(InputError, match="amm"):
+        quality_score(_desc().drop(columns=[PPL, LOSS_BLIND]), conf)
+    assert PPL in str(exc.value) and LOSS_BLIND in str(exc.value)
+    with pytest.raises(InputError, match=AMM):
         quality_score(_desc(amm=[np.nan] * 3), conf)  # a disabled descriptor
     no_all3 = compose(["score=no_all3"]).score
-    slim = _desc().drop(columns=["ppl", "z_ppl", "vds", "z_vds", "loss_blind", "loss_visual", "sc"])
+    slim = _desc().drop(columns=[PPL, "z_ppl", VDS, "z_vds", LOSS_BLIND, LOSS_VISUAL, SC])
     res = quality_score(slim, no_all3)
-    assert len(res.frame) == 3 and res.dropped == ["ppl", "sc", "vds"]
+    assert len(res.frame) == 3 and res.dropped == [PPL, SC, VDS]
 
 
 def test_no_vds_ablation_ignores_visual_dependency() -> None:
@@ -103,7 +115,7 @@ def test_no_vds_ablation_ignores_visual_dependency() -> None:
 @pytest.mark.parametrize("ablation", ["no_ppl", "no_sc"])
 def test_ablations_drop_their_term(ablation: str) -> None:
     conf = compose([f"score={ablation}"]).score
-    col = {"no_ppl": "z_ppl", "no_sc": "sc"}[ablation]
+    col = {"no_ppl": "z_ppl", "no_sc": SC}[ablation]
     a = quality_score(_desc(), conf).frame["q"].to_numpy()
     b = quality_score(_desc(**{col: [0.1, 0.2, 0.3]}), conf).frame["q"].to_numpy()
     np.testing.assert_allclose(a, b)
@@ -192,7 +204,7 @@ def test_shuffled_descriptors_move_every_value_to_another_candidate(score_conf) 
     shuffled, counts = score_candidates(pool, desc, conf)
     assert counts["excluded_total"] == 0 and list(shuffled["uid"]) == list(plain["uid"])
     # the same values overall ...
-    np.testing.assert_allclose(np.sort(shuffled["tnc"]), np.sort(plain["tnc"]))
+    np.testing.assert_allclose(np.sort(shuffled[TNC]), np.sort(plain[TNC]))
     np.testing.assert_allclose(np.sort(shuffled["vds3"]), np.sort(plain["vds3"]), rtol=1e-6)
     # ... on other candidates
     assert (shuffled["vds3"].to_numpy() != plain["vds3"].to_numpy()).mean() > 0.9

@@ -236,11 +236,11 @@ def test_pool_depends_on_the_seed_only(tmp_path) -> None:
 
 def test_pretrain_leaked_share_states_the_answer(tmp_path) -> None:
     """``world.pretrain.leaked``: that share of perception questions state their answer."""
-    from gdo.world.config import PretrainConf
+    from gdo.world.config import PretrainSplitConf
     from gdo.world.pretrain import build_pretrain
 
     def build(leaked: float):
-        cfg = WorldConf(pretrain=PretrainConf(images=60, videos=60, leaked=leaked))
+        cfg = WorldConf(pretrain=PretrainSplitConf(images=60, videos=60, leaked=leaked))
         counts: Counter = Counter()
         recs, _, _ = build_pretrain(cfg, tmp_path / str(leaked), counts)
         turns = [c for r in recs for c in r["conversations"]]
@@ -272,11 +272,11 @@ def test_pretrain_leaked_share_states_the_answer(tmp_path) -> None:
 def test_pretrain_text_only_records_repeat_leaked_questions_without_media(tmp_path) -> None:
     """``world.pretrain.text_only``: that share of leaked questions also come as text-only
     records (no media, no media token), so the base sees blind prompts that state answers."""
-    from gdo.world.config import PretrainConf
+    from gdo.world.config import PretrainSplitConf
     from gdo.world.pretrain import build_pretrain
 
     def build(text_only: float, tag: str):
-        pre = PretrainConf(images=40, videos=40, leaked=0.5, text_only=text_only)
+        pre = PretrainSplitConf(images=40, videos=40, leaked=0.5, text_only=text_only)
         counts: Counter = Counter()
         recs, _, _ = build_pretrain(WorldConf(pretrain=pre), tmp_path / tag, counts)
         return counts, recs

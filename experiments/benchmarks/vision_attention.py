@@ -3,7 +3,7 @@
     python experiments/benchmarks/vision_attention.py --batch 32 --frames 4 --repeats 5 \
         [--out vision_attention.md]
 
-Stock vs batched (``gdo.models.fast_attention``) vision attention, interleaved so that load
+Stock vs batched (``gdo.models.fast.vision_attention``) vision attention, interleaved so that load
 from other processes hits both alike; then ``score_options`` with the vision pass shared
 across a question's options or repeated per option. Median seconds per call.
 """
@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gdo.models.config import ModelConf  # noqa: E402
-from gdo.models.fast_attention import patch_vision_attention  # noqa: E402
+from gdo.models.fast.vision_attention import patch_vision_attention  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -25,7 +25,8 @@ Public API:
 - ``build(specs)``: the configured descriptors
 """
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.merge import merge
 from gdo.descriptors.registry import build
 from gdo.descriptors.stage import run

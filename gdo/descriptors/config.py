@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdo.columns import CLUSTER_ID
+
 
 @dataclass
 class ShardConf:
@@ -61,4 +63,4 @@ class DescriptorsConf:
     # flush + fsync the shard after every batch (durable resume); off only for benchmarks.
     fsync: bool = True
     # Columns that get no robust z-score (ids, raw colour statistics).
-    no_zscore: list[str] = field(default_factory=lambda: ["cluster_id"])
+    no_zscore: list[str] = field(default_factory=lambda: [CLUSTER_ID])

@@ -18,11 +18,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.columns import (
+    AMM,
+    CLUSTER_HARD,
+    CLUSTER_ID,
+    CLUSTER_REP,
+    FRAME_DIV,
+    OK,
+    PPL,
+    RGB_STATS,
+    STATUS,
+    TNC,
+    VDS,
+)
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.motion import subsample
 
-RGB_COLUMNS = ("rgb_mean_r", "rgb_mean_g", "rgb_mean_b", "rgb_std_r", "rgb_std_g", "rgb_std_b")
-DESCRIPTOR_FEATURES = ("tnc", "amm", "frame_div", "ppl", "vds")
+DESCRIPTOR_FEATURES = (TNC, AMM, FRAME_DIV, PPL, VDS)
 
 
 def rgb_stats(frames: np.ndarray | None, n_frames: int = 6) -> tuple[float, ...]:
@@ -49,7 +62,7 @@ def coverage_features(table: pd.DataFrame, bins: int = 16) -> np.ndarray:
     """The (n, bins + 11) feature matrix; missing numbers are imputed by the column median."""
     text = table["question"].fillna("").astype(str) + " " + table["answer"].fillna("").astype(str)
     parts = [hashed_bow(text, bins)]
-    for col in (*RGB_COLUMNS, *DESCRIPTOR_FEATURES):
+    for col in (*RGB_STATS, *DESCRIPTOR_FEATURES):
         x = (
             pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
             if col in table
@@ -65,9 +78,9 @@ def coverage_features(table: pd.DataFrame, bins: int = 16) -> np.ndarray:
 class Coverage(Descriptor):
     """Coverage: k-means typicality (``cluster_rep``) and rarity (``cluster_hard``)."""
 
-    sample_columns = RGB_COLUMNS
-    pool_columns = ("cluster_id", "cluster_rep", "cluster_hard")
-    no_zscore = (*RGB_COLUMNS, "cluster_id")
+    sample_columns = RGB_STATS
+    pool_columns = (CLUSTER_ID, CLUSTER_REP, CLUSTER_HARD)
+    no_zscore = (*RGB_STATS, CLUSTER_ID)
     per_clip = True  # the RGB statistics
 
     def __init__(
@@ -99,20 +112,16 @@ class Coverage(Descriptor):
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
         """RGB mean and std of every row's frames."""
         vals = ctx.clip_values(self)
-        return {
-            c: ctx.column({i: v[j] for i, v in vals.items()}) for j, c in enumerate(RGB_COLUMNS)
-        }
+        return {c: ctx.column({i: v[j] for i, v in vals.items()}) for j, c in enumerate(RGB_STATS)}
 
     def describe_pool(self, table: pd.DataFrame, cfg: Any) -> pd.DataFrame:
         """Cluster the ok rows; failed rows get NaN (cluster_id -1)."""
         from sklearn.cluster import MiniBatchKMeans
 
         out = pd.DataFrame(
-            {"cluster_id": -1, "cluster_rep": np.nan, "cluster_hard": np.nan}, index=table.index
+            {CLUSTER_ID: -1, CLUSTER_REP: np.nan, CLUSTER_HARD: np.nan}, index=table.index
         )
-        ok = (
-            (table["status"] == "ok").to_numpy() if "status" in table else np.ones(len(table), bool)
-        )
+        ok = (table[STATUS] == OK).to_numpy() if STATUS in table else np.ones(len(table), bool)
         n = int(ok.sum())
         if n == 0:
             return out
@@ -134,7 +143,7 @@ class Coverage(Descriptor):
         labels = km.predict(x)
         dist = np.linalg.norm(x - km.cluster_centers_[labels], axis=1)
         rep = np.exp(-dist)
-        out.loc[ok, "cluster_id"] = labels.astype(np.int64)
-        out.loc[ok, "cluster_rep"] = rep
-        out.loc[ok, "cluster_hard"] = 1.0 - rep
+        out.loc[ok, CLUSTER_ID] = labels.astype(np.int64)
+        out.loc[ok, CLUSTER_REP] = rep
+        out.loc[ok, CLUSTER_HARD] = 1.0 - rep
         return out

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import GOAL_REL, OK, STATUS
 from gdo.descriptors.base import Descriptor, register
 from gdo.descriptors.text import hashed_ngrams, question_stem
 from gdo.utils.errors import InputError
@@ -33,7 +34,7 @@ SAFE_NAME = re.compile(r"[^0-9A-Za-z_]+")
 
 def column_name(name: str) -> str:
     """``goal_rel_<name>`` with the name made a safe column identifier."""
-    return "goal_rel_" + SAFE_NAME.sub("_", str(name)).strip("_").lower()
+    return GOAL_REL + SAFE_NAME.sub("_", str(name)).strip("_").lower()
 
 
 def read_questions(path: str | Path) -> list[str]:
@@ -168,6 +169,6 @@ class GoalRelevance(Descriptor):
                 raise InputError(t["path"], field="question", expected="at least one question")
             log_t = log_distribution(target_docs, self.buckets, self.alpha)
             out[column_name(t["name"])] = importance(docs, log_t - log_pool)
-        if "status" in table:
-            out.loc[(table["status"] != "ok").to_numpy()] = np.nan
+        if STATUS in table:
+            out.loc[(table[STATUS] != OK).to_numpy()] = np.nan
         return out

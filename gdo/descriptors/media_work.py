@@ -6,8 +6,8 @@ each batch into a :class:`MediaJob` (one row per clip whose work falls to that b
 :class:`~gdo.descriptors.clips.ClipPlan`); a ``torch.utils.data.DataLoader`` hands the
 jobs to ``descriptors.workers`` processes (0: the main process) and gives back, in batch
 order, a :class:`MediaDone` per job: each clip's ``per_clip`` descriptor values and its
-model frames, failures as :class:`~gdo.descriptors.base.Failed`. The worker runs the
-same :class:`~gdo.descriptors.base.BatchContext` code as the main process would, so the
+model frames, failures as :class:`~gdo.descriptors.failures.Failed`. The worker runs the
+same :class:`~gdo.descriptors.context.BatchContext` code as the main process would, so the
 values are identical.
 """
 
@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from gdo.descriptors.base import BatchContext, outcome
 from gdo.descriptors.clips import media_key
+from gdo.descriptors.context import BatchContext
+from gdo.descriptors.failures import outcome
 from gdo.descriptors.registry import Item
 
 

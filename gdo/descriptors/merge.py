@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdo.descriptors.base import reason_kind
+from gdo.columns import ERROR, FAILED, OK, STATUS, z
+from gdo.descriptors.failures import reason_kind
 from gdo.descriptors.keys import pool_path, sample_key
 from gdo.descriptors.registry import Item, build
 from gdo.descriptors.shards import read_shard, shard_dir
@@ -59,7 +60,7 @@ def dedup(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """One row per uid, an ``ok`` row preferred; returns the rows and how many were dropped."""
     if rows.empty:
         return rows, 0
-    order = (rows["status"] != "ok").astype(int) if "status" in rows else 0
+    order = (rows[STATUS] != OK).astype(int) if STATUS in rows else 0
     ranked = rows.assign(_bad=order).sort_values(["uid", "_bad"], kind="stable")
     kept = ranked.drop_duplicates("uid", keep="first").drop(columns="_bad")
     return kept, len(rows) - len(kept)
@@ -122,19 +123,19 @@ def merge(cfg: Any) -> Path:
 
     skip = set(cfg.descriptors.no_zscore) | {c for it in items for c in it.descriptor.no_zscore}
     desc_cols = [c for c in dict.fromkeys(sample_cols + pool_cols)]
-    z = {f"z_{c}": robust_z(table[c]) for c in desc_cols if c not in skip}
-    out = pd.concat([table[["uid", *desc_cols]], pd.DataFrame(z, index=table.index)], axis=1)
-    out["status"] = table["status"].fillna("failed").to_numpy()
-    out["error"] = table["error"].fillna("").to_numpy()
+    zscores = {z(c): robust_z(table[c]) for c in desc_cols if c not in skip}
+    out = pd.concat([table[["uid", *desc_cols]], pd.DataFrame(zscores, index=table.index)], axis=1)
+    out[STATUS] = table[STATUS].fillna(FAILED).to_numpy()
+    out[ERROR] = table[ERROR].fillna("").to_numpy()
 
     path = atomic_write_parquet(out_dir / ARTIFACT, out)
-    failed = out["status"] != "ok"
+    failed = out[STATUS] != OK
     counts.update(
         {
             "n_pool": len(pool),
             "n_ok": int((~failed).sum()),
             "n_failed": int(failed.sum()),
-            "failed_by_reason": dict(Counter(reason_kind(e) for e in out.loc[failed, "error"])),
+            "failed_by_reason": dict(Counter(reason_kind(e) for e in out.loc[failed, ERROR])),
             "duplicates_dropped": n_dup,
             "rows_not_in_pool_dropped": n_extra,
         }
@@ -147,7 +148,7 @@ def merge(cfg: Any) -> Path:
         inputs={"pool": str(pool_path(cfg)), "shards_key": skey},
         counts=counts,
         seed=int(cfg.seed),
-        extra={"columns": desc_cols, "zscored": sorted(z)},
+        extra={"columns": desc_cols, "zscored": sorted(zscores)},
     )
     log.info("describe merge: %s (%s)", path, counts)
     return path

@@ -15,7 +15,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.columns import AMM, FRAME_DIV
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 
 
 def subsample(frames: np.ndarray, n: int) -> np.ndarray:
@@ -76,7 +78,7 @@ def motion_stats(
 class Motion(Descriptor):
     """AMM: how much moves (optical flow) and how much the frames differ."""
 
-    sample_columns = ("amm", "frame_div")
+    sample_columns = (AMM, FRAME_DIV)
     per_clip = True
 
     def __init__(
@@ -102,6 +104,6 @@ class Motion(Descriptor):
         """Flow and frame difference of each row's frames (0 for images / text)."""
         vals = ctx.clip_values(self)
         return {
-            "amm": ctx.column({i: v[0] for i, v in vals.items()}),
-            "frame_div": ctx.column({i: v[1] for i, v in vals.items()}),
+            AMM: ctx.column({i: v[0] for i, v in vals.items()}),
+            FRAME_DIV: ctx.column({i: v[1] for i, v in vals.items()}),
         }

@@ -18,8 +18,9 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from gdo.descriptors.base import BatchContext
+from gdo.columns import ERROR, FAILED, OK, STATUS
 from gdo.descriptors.clips import ClipPlan, MediaKey, media_key
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.media_work import MediaDone, MediaJob, MediaSpec, media_loader
 from gdo.descriptors.registry import Item
 
@@ -57,8 +58,8 @@ def describe_batch(
     out = []
     for i, row in enumerate(rows):
         failed = i in ctx.failed
-        rec: dict[str, Any] = {"uid": row["uid"], "status": "failed" if failed else "ok"}
-        rec["error"] = ctx.failed.get(i, "")
+        rec: dict[str, Any] = {"uid": row["uid"], STATUS: FAILED if failed else OK}
+        rec[ERROR] = ctx.failed.get(i, "")
         for c, col in values.items():
             rec[c] = math.nan if failed else float(col[i])
         out.append(rec)

@@ -5,7 +5,7 @@ paper, docs/METHOD.md#sc-self-consistency) and ``sc`` is the mean pairwise token
 of their word sets.
 Sampling is seeded per uid (not per batch), so a value does not depend on which
 other candidates share its batch or shard. ``enabled: false`` writes NaN and the
-scoring stage applies the paper's SC fallback (docs/METHOD.md#the-quality-score-q).
+score stage applies the paper's SC fallback (docs/METHOD.md#the-quality-score-q).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.columns import SC
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 
 WORD = re.compile(r"\w+")
 # Decode greedily over the sampler's one-hot rows (same tokens as HF's sampling; tests
@@ -148,7 +150,7 @@ def seeded_sampling(vlm: Any, sampler: SeededSampler) -> Iterator[None]:
 class SelfConsistency(Descriptor):
     """SC: mean pairwise token-Jaccard of ``n`` sampled answers."""
 
-    sample_columns = ("sc",)
+    sample_columns = (SC,)
     needs_model = True
 
     def __init__(
@@ -205,4 +207,4 @@ class SelfConsistency(Descriptor):
             answers = self._sample(ctx, ctx.model_rows(idx))
             return [mean_pairwise_jaccard(list(a)) for a in answers]
 
-        return {"sc": ctx.column(ctx.map_batch("sc", run))}
+        return {SC: ctx.column(ctx.map_batch(SC, run))}

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import FAILED, STATUS
 from gdo.descriptors.clips import frames_window, media_keys
 from gdo.descriptors.keys import model_dir, pool_path, sample_key
 from gdo.descriptors.reader import read_rank
@@ -172,7 +173,7 @@ def run(cfg: Any, model: Any = None) -> Path:
         for start, out in zip(starts, described, strict=True):
             new = [r for r, m in zip(out, pending[start : start + size]) if m]
             append_jsonl(fh, new, fsync=bool(cfg.descriptors.fsync))
-            n_failed += sum(r["status"] == "failed" for r in new)
+            n_failed += sum(r[STATUS] == FAILED for r in new)
             bar.update(len(new))
         bar.close()
     finally:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.columns import TNC
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
 from gdo.descriptors.text import question_stem
 
 TEMPORAL_WORDS = re.compile(
@@ -53,7 +55,7 @@ def parse_verdict(text: str) -> float:
 class TemporalNecessity(Descriptor):
     """TNC: regex on temporal words, or the VLM as a text-only judge."""
 
-    sample_columns = ("tnc",)
+    sample_columns = (TNC,)
 
     def __init__(
         self,
@@ -87,7 +89,7 @@ class TemporalNecessity(Descriptor):
         if self.mode == "regex":
             extra = self._extra()
             return {
-                "tnc": ctx.column(ctx.map_rows(lambda i: regex_tnc(ctx.rows[i]["question"], extra)))
+                TNC: ctx.column(ctx.map_rows(lambda i: regex_tnc(ctx.rows[i]["question"], extra)))
             }
 
         def judge(rows: list[dict[str, Any]], _: list[int]) -> list[float]:
@@ -104,4 +106,4 @@ class TemporalNecessity(Descriptor):
             )
             return [parse_verdict(o[0] if o else "") for o in outs]
 
-        return {"tnc": ctx.column(ctx.map_batch(("tnc_llm", self.prompt), judge))}
+        return {TNC: ctx.column(ctx.map_batch(("tnc_llm", self.prompt), judge))}

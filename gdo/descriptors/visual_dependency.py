@@ -3,26 +3,33 @@
 ``vds = loss_blind - loss_visual``: the answer-token cross-entropy without the media
 (the visual tokens dropped, a text-only prompt) minus with it. Near 0 when the
 question gives the answer away or the model ignores the media; large when the
-visuals carry the answer. Both losses come from one batched pass shared with PPL.
+visuals carry the answer (docs/METHOD.md#vds-visual-dependency).
 """
 
 from __future__ import annotations
 
-from gdo.descriptors.base import BatchContext, Descriptor, register
+from gdo.columns import LOSS_BLIND, LOSS_VISUAL, VDS
+from gdo.descriptors.base import Descriptor, register
+from gdo.descriptors.context import BatchContext
+
+
+def visual_dependency(loss_visual: float, loss_blind: float) -> float:
+    """VDS of one candidate: its answer loss without the media minus with it."""
+    return loss_blind - loss_visual
 
 
 @register("visual_dependency")
 class VisualDependency(Descriptor):
     """VDS: ``loss_blind - loss_visual`` on the answer tokens."""
 
-    sample_columns = ("loss_visual", "loss_blind", "vds")
+    sample_columns = (LOSS_VISUAL, LOSS_BLIND, VDS)
     needs_model = True
 
     def describe(self, ctx: BatchContext) -> dict[str, list[float]]:
-        """Both losses of every row (one shared model pass) and their difference."""
-        losses = ctx.losses()
+        """Both answer losses of every row and their difference (NaN for failed rows)."""
+        visual, blind = ctx.answer_losses()
         return {
-            "loss_visual": ctx.column({i: v for i, (v, _) in losses.items()}),
-            "loss_blind": ctx.column({i: b for i, (_, b) in losses.items()}),
-            "vds": ctx.column({i: b - v for i, (v, b) in losses.items()}),
+            LOSS_VISUAL: visual,
+            LOSS_BLIND: blind,
+            VDS: [visual_dependency(v, b) for v, b in zip(visual, blind, strict=True)],
         }

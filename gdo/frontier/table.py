@@ -14,32 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from gdo.columns import FRONTIER
 from gdo.evaluation.aggregate import RULES
 from gdo.evaluation.checkpoints import BASE_RUN
 from gdo.frontier.bootstrap import bootstrap_accuracy
 
-COLUMNS = [
-    "goal",
-    "run",
-    "seed",
-    "budget",
-    "samples",
-    "benchmark",
-    "kind",
-    "accuracy",
-    "acc_lo",
-    "acc_hi",
-    "n",
-    "n_answered",
-    "n_video_missing",
-    "mode",
-    "prompt_version",
-    "extract_version",
-    "source",
-    "is_base",
-    "is_final",
-    "eval_dir",
-]
+COLUMNS = FRONTIER  # (gdo.columns)
 
 
 def load_predictions(eval_dir: str | Path, benchmark: str) -> pd.DataFrame:

@@ -12,6 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import (
+    CLUSTER_ID,
+    ERROR,
+    GOAL_REL,
+    GOAL_SCORE,
+    RGB_STATS,
+    SCORE,
+    STATUS,
+    TEXT_KEY,
+    Z,
+    z,
+)
 from gdo.selection.config import GoalConf, SelectConf
 from gdo.utils.errors import InputError
 
@@ -20,7 +32,7 @@ log = logging.getLogger("gdo.inspect")
 TEXT_COLUMNS = ("uid", "source", "bucket", "media_kind", "question", "answer")
 # descriptors.parquet columns left out of the page: z-scores (the raw values are shown)
 # and bookkeeping.
-_HIDDEN = ("z_", "rgb_", "cluster_id", "status", "error")
+_HIDDEN = (Z, *RGB_STATS, CLUSTER_ID, STATUS, ERROR)
 
 
 @dataclass
@@ -115,8 +127,8 @@ def build_view(inputs: Inputs, goal_cfg=None, limit: int = 3000) -> View:
             for c in scores.columns
             if c not in rows.columns
             and pd.api.types.is_numeric_dtype(scores[c])
-            and not c.startswith("z_goal_rel")
-            and c != "text_key"
+            and not c.startswith(z(GOAL_REL))
+            and c != TEXT_KEY
         ]
         if goal_cfg is not None:
             scores, extra = _selection(inputs, scores, goal_cfg, view)
@@ -158,7 +170,7 @@ def _selection(inputs: Inputs, scores: pd.DataFrame, goal_cfg, view: View):
     scores = scores.reset_index(drop=True)
     for col in ex.columns:
         scores[col] = ex[col].to_numpy()
-    scores["goal_score"] = gs.score
+    scores[GOAL_SCORE] = gs.score
     view.goal = str(goal.name)
     view.title = f"goal {goal.name}: {int(gs.mask.sum())} picked of {len(scores)} scored"
     view.constraints = [c.as_dict() for c in gs.selection.plan.constraints]
@@ -171,14 +183,14 @@ def _selection(inputs: Inputs, scores: pd.DataFrame, goal_cfg, view: View):
                 f"the replayed selection differs from {inputs.subset / 'subset.parquet'} in "
                 f"{len(kept ^ replay)} rows (inputs changed since it was written?)"
             )
-    return scores, ["goal_score"]
+    return scores, [GOAL_SCORE]
 
 
 def _limit(rows: pd.DataFrame, limit: int, notes: list[str]) -> pd.DataFrame:
     """At most ``limit`` rows: picked ones first, then by goal score (or score) high to low."""
     if len(rows) <= limit:
         return rows.reset_index(drop=True)
-    key = next((c for c in ("goal_score", "score") if c in rows), None)
+    key = next((c for c in (GOAL_SCORE, SCORE) if c in rows), None)
     picked = rows["picked"].fillna(False).astype(bool) if "picked" in rows else None
     order = rows.assign(
         _p=~picked if picked is not None else False,

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from gdo.columns import GOAL_SCORE
 from gdo.inspect.load import View
 from gdo.utils.io import atomic_write_text
 
@@ -115,7 +116,7 @@ def columns(view: View) -> list[dict[str, str]]:
         ("stratum", "stratum", "str", "why"),
         ("stratum_rank", "rank", "num", ""),
         ("stratum_quota", "quota", "num", ""),
-        ("goal_score", "goal score", "num", ""),
+        (GOAL_SCORE, "goal score", "num", ""),
         ("uid", "uid", "str", ""),
         ("source", "source", "str", ""),
         ("bucket", "bucket", "str", ""),

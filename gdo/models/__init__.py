@@ -56,7 +56,7 @@ Public API:
   prefill of ``generate`` takes the loss pass's vision features
 - a prompt processed in a batched processor call keeps its M-RoPE positions, and the
   loss pass and the sampling prefill assemble their batch's positions from them instead
-  of running transformers' per-row loop on each pass (``gdo.models.positions``)
+  of running transformers' per-row loop on each pass (``gdo.models.fast.positions``)
 - ``VLM.prepare_encodings(samples)``: each sample's visual and blind prompt encoded now
   (chat template, tokens, pixel patches, positions), thread-safe against the model's
   calls (a processor copy of its own); ``with VLM.reuse_encodings(made):`` takes them

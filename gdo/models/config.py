@@ -71,7 +71,7 @@ class ModelConf:
     # same weights and outputs, no per-shape oneDNN setup (equality-tested).
     linear_patch_embed: bool = True
     # Right-padded batches (training, loss passes) run the language model on their real
-    # tokens only; attention restores the rows (gdo.models.packing, equality-tested).
+    # tokens only; attention restores the rows (gdo.models.fast.packing, equality-tested).
     # Qwen2-VL with sdpa attention; other models take the stock path.
     pack_sequences: bool = True
     # score_options: each question's prompt once with all its options in one row (a 4D

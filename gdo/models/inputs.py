@@ -38,7 +38,7 @@ class Encoded:
     # "pixel_values" / "pixel_values_videos" and "image_grid_thw" / "video_grid_thw" tensors.
     vision: dict[str, torch.Tensor]
     n_frames: int
-    # The prompt's M-RoPE positions (3, prompt length) when made ahead (gdo.models.positions).
+    # The prompt's M-RoPE positions (3, prompt length) when made ahead (gdo.models.fast.positions).
     positions: torch.Tensor | None = None
 
 
@@ -248,7 +248,7 @@ class SampleEncoder:
     def _share_patches(self, kind: str | None, frames: np.ndarray, out: dict) -> None:
         """Prompts over the same frames array (several questions on one video) get the same
         pixel-patch tensor objects, so the vision tower can encode them once
-        (``gdo.models.shared_vision``); the values are equal either way."""
+        (``gdo.models.fast.shared_vision``); the values are equal either way."""
         keys = [k for k in ("pixel_values", "pixel_values_videos") if k in out]
         if not keys or self._memo is None:
             return

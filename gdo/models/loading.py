@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gdo.models.device import resolve_attention, resolve_device, resolve_dtype
+from gdo.models.fast import apply_patches
 from gdo.models.video import FramesVideoProcessor, load_processor
 from gdo.models.vlm import VLM
 from gdo.utils.errors import ConfigError
@@ -48,10 +49,8 @@ def load_model(model_cfg: Any, path: str | None = None, device: str | None = Non
     ``model_cfg.attn_implementation``; the model is returned in eval mode on ``device``
     (default: ``model_cfg.device`` resolved for this rank, ``gdo.models.device``; ``auto``
     dtype and attention follow the device).
-    With ``model_cfg.fast_vision_attention`` the CPU vision attention is batched
-    (``gdo.models.fast_attention``); with ``model_cfg.linear_patch_embed`` the patch
-    embedding is one matrix product (``gdo.models.patch_embed``); with
-    ``model_cfg.pack_sequences`` the language model skips padding (``gdo.models.packing``).
+    The speed layer's patches are applied as the config's switches say
+    (``gdo.models.fast.apply_patches``).
     """
     import torch
     from transformers import AutoModelForImageTextToText
@@ -71,16 +70,5 @@ def load_model(model_cfg: Any, path: str | None = None, device: str | None = Non
         path, dtype=getattr(torch, dtype), attn_implementation=attention
     )
     model.to(device).eval()
-    if model_cfg.fast_vision_attention:
-        from gdo.models.fast_attention import patch_vision_attention
-
-        patch_vision_attention(model)
-    if getattr(model_cfg, "linear_patch_embed", False):
-        from gdo.models.patch_embed import patch_linear_patch_embed
-
-        patch_linear_patch_embed(model)
-    if getattr(model_cfg, "pack_sequences", False):
-        from gdo.models.packing import patch_packed_sequences
-
-        patch_packed_sequences(model)
+    apply_patches(model, model_cfg)
     return VLM(model, processor, model_cfg, device, source=str(path))

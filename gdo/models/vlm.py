@@ -1,8 +1,14 @@
-"""``VLM``: answer loss (visual and blind), generation, option scoring and training batches."""
+"""``VLM``: answer loss (visual and blind), generation, option scoring and training batches.
+
+This module says what each call computes; how its passes are fast (vision features, M-RoPE
+positions and prompts made once, shared option rows, the sampling prompt prefilled once)
+is the speed layer's, ``gdo.models.fast``, whose pieces are equality-tested against the
+plain path and switchable here (``share_vision``, ``shared_prompt``, ``prefill_once``,
+``reuse_vision``).
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +18,20 @@ import numpy as np
 import torch
 
 from gdo.models.errors import SampleTooLong
+from gdo.models.fast import (
+    FeatureCache,
+    assemble,
+    can_prefill,
+    encoded_positions,
+    generate_prefilled,
+    mask_sized,
+    prompt_positions,
+    rope_from,
+    shared_row_logprobs,
+    shared_rows_supported,
+    supports_sharing,
+)
 from gdo.models.inputs import IGNORE, Encoded, SampleEncoder, pad_batch
-from gdo.models.kv_cache import repeat_and_reserve
-from gdo.models.positions import assemble, encoded_positions, prompt_positions, rope_from
-from gdo.models.shared_prefix import mask_sized, shared_row_logprobs, shared_rows_supported
-from gdo.models.shared_vision import FeatureCache, supports_sharing
 from gdo.utils.errors import GdoError, InputError
 from gdo.utils.progress import progress
 
@@ -66,7 +81,7 @@ class VLM:
         # score_options encodes each sample's media once for all its options.
         self.share_vision = True
         # score_options runs each prompt once, all its options in one row
-        # (gdo.models.shared_prefix), where the model supports it.
+        # (gdo.models.fast.shared_prefix), where the model supports it.
         self.shared_prompt = bool(getattr(model_cfg, "shared_prompt_options", True))
         # Sampling n > 1 answers: run each prompt through the model once, then repeat its
         # KV cache n times, instead of HF's n copies of the prompt before the prefill.
@@ -295,9 +310,7 @@ class VLM:
         if features is None and share and self.share_vision and supports_sharing(core):
             features = FeatureCache()  # this pass only
         if features is not None:
-            batch.pop("pixel_values", None)
-            batch.pop("pixel_values_videos", None)
-            batch["mm_encoder_outputs"] = features.encoder_outputs(core, items, self._to_device)
+            features.into(batch, core, items, self._to_device)
         if core is not None and head is not None:
             # The LM head only on answer positions: full logits of a 150k vocabulary over
             # long video prompts would not fit in memory.
@@ -403,7 +416,7 @@ class VLM:
     def _score_shared(
         self, samples: list[dict[str, Any]], targets: list[list[str]], end: bool
     ) -> list[np.ndarray]:
-        """``score_options`` with one row per sample (``gdo.models.shared_prefix``):
+        """``score_options`` with one row per sample (``gdo.models.fast.shared_prefix``):
         ``batch_size`` samples per forward pass (fewer where their masks would be large)."""
         out: list[np.ndarray] = []
         for rows in self._chunks(len(samples), self.batch_size, "score_options"):
@@ -457,8 +470,10 @@ class VLM:
                 batch = pad_batch(items, self.pad_id, "left")
                 batch.pop("labels")
                 batch = self._to_device(batch)
-                if sample_mode and n > 1 and self.prefill_once and self._can_prefill(batch):
-                    tokens = self._generate_prefilled(batch, int(n), kwargs, items)
+                if sample_mode and n > 1 and self.prefill_once and can_prefill(self.model, batch):
+                    tokens = generate_prefilled(
+                        self.model, batch, int(n), kwargs, items, self._features, self._to_device
+                    )
                 else:
                     tokens = self.model.generate(**batch, **kwargs)
                 new = tokens[:, batch["input_ids"].shape[1] :]
@@ -468,92 +483,3 @@ class VLM:
                     texts = [t for t in texts for _ in range(n)]
                 out += [texts[k * n : (k + 1) * n] for k in range(len(rows))]
         return out
-
-    # ---- prompt prefilled once, n samples --------------------------------------------
-    def _cache_arg(self) -> str | None:
-        """The name ``forward`` takes the KV cache under (``cache`` in transformers 5,
-        ``past_key_values`` before), or None if it takes none."""
-        params = inspect.signature(type(self.model).forward).parameters
-        for name in ("cache", "past_key_values"):
-            if name in params:
-                return name
-        return None
-
-    def _can_prefill(self, batch: dict[str, torch.Tensor]) -> bool:
-        """Whether the prompt can be prefilled on its own: a KV-cache model whose prompts
-        end on a text token (the one token left for ``generate`` to run)."""
-        if self._cache_arg() is None or batch["input_ids"].shape[1] < 2:
-            return False
-        types = batch.get("mm_token_type_ids")
-        return types is None or not bool(types[:, -1].any())
-
-    def _prefill(self, head: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> Any:
-        """One greedy token after ``head`` (no caller logits processors): the prompt's KV
-        cache and M-RoPE offsets, for the sampling ``generate`` to continue from."""
-        from transformers import LogitsProcessorList
-
-        return self.model.generate(
-            **head,
-            max_new_tokens=1,
-            do_sample=False,
-            temperature=None,
-            top_p=None,
-            top_k=None,
-            num_return_sequences=1,
-            pad_token_id=kwargs["pad_token_id"],
-            eos_token_id=kwargs["eos_token_id"],
-            return_dict_in_generate=True,
-            logits_processor=LogitsProcessorList(),  # the caller's are for the samples
-        )
-
-    def _generate_prefilled(
-        self,
-        batch: dict[str, torch.Tensor],
-        n: int,
-        kwargs: dict[str, Any],
-        items: list[Encoded] | None = None,
-    ) -> torch.Tensor:
-        """``generate`` of ``n`` samples per prompt with the prompt run once per prompt.
-
-        HF ``generate`` repeats each prompt ``n`` times *before* the prefill, so the language
-        model runs the whole prompt ``n`` times (transformers 5 encodes the media once and
-        repeats the features; older versions run the vision tower ``n`` times too). Here a
-        first ``generate`` (one greedy token, discarded, no caller logits processors)
-        prefills every prompt but its last token once; its KV cache (and Qwen-VL's M-RoPE
-        offsets) are repeated ``n`` times (sample-major, as HF repeats) and the sampling
-        ``generate`` continues from it on the last prompt token. Same rows, same order,
-        same logits up to float noise. Inside ``reuse_encodings`` the prefill takes the
-        media's vision features from the feature cache (``items``: the rows' encodings),
-        and M-RoPE positions made ahead (``prepare_encodings``) are assembled, not redone.
-        """
-        ids, mask = batch["input_ids"], batch["attention_mask"]
-        head = {k: v[:, :-1] if k in ("input_ids", "attention_mask", "mm_token_type_ids") else v
-                for k, v in batch.items()}  # fmt: skip
-        if self._features is not None and items is not None:
-            head.pop("pixel_values", None)
-            head.pop("pixel_values_videos", None)
-            head["mm_encoder_outputs"] = self._features.encoder_outputs(
-                self.model.model, items, self._to_device
-            )
-        with rope_from(getattr(self.model, "model", None), items or []):
-            first = self._prefill(head, kwargs)
-        cache = getattr(first, "cache", None) or getattr(first, "past_key_values", None)
-        if cache is None or not hasattr(cache, "batch_repeat_interleave"):
-            return self.model.generate(**batch, **kwargs)
-        # Repeated n times, with room for the answers' tokens (written in place, not
-        # concatenated per step).
-        repeat_and_reserve(cache, n, int(kwargs["max_new_tokens"]))
-        core = getattr(self.model, "model", None)
-        deltas = getattr(core, "rope_deltas", None)
-        if isinstance(deltas, torch.Tensor) and deltas.shape[0] == ids.shape[0]:
-            core.rope_deltas = deltas.repeat_interleave(n, dim=0)
-        rest = {
-            k: batch[k].repeat_interleave(n, dim=0) for k in ("mm_token_type_ids",) if k in batch
-        }
-        return self.model.generate(
-            input_ids=ids.repeat_interleave(n, dim=0),
-            attention_mask=mask.repeat_interleave(n, dim=0),
-            **rest,
-            **{self._cache_arg(): cache},
-            **{**kwargs, "num_return_sequences": 1},
-        )

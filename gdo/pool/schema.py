@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from gdo.columns import CANDIDATE
+
 try:  # CPython's own SHA-1: same digest, cheaper per call than OpenSSL's for tiny keys
     import _sha1
 
@@ -12,25 +14,7 @@ except ImportError:  # pragma: no cover - depends on the interpreter build
     _sha1_new = hashlib.sha1
 
 # column -> pandas/arrow dtype description (see docs/ARCHITECTURE.md)
-COLUMNS: dict[str, str] = {
-    "uid": "str",
-    "sample_id": "str",
-    "turn": "int64",
-    "source": "str",
-    "file": "str",
-    "record": "int64",
-    "bucket": "str",
-    "media_kind": "str",
-    "media": "list[str]",
-    "video_id": "str",
-    "duration_s": "float64",
-    "n_frames": "int64",
-    "question": "str",
-    "answer": "str",
-    "is_mcq": "bool",
-    "options": "list[str]",
-    "answer_letter": "str",
-}
+COLUMNS: dict[str, str] = CANDIDATE
 
 # Text-only records (no media) get their own bucket, so image quotas and statistics
 # never count them.

@@ -11,6 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gdo.columns import (
+    ALEN_BIN,
+    ALIGNMENT,
+    DIFFICULTY,
+    DURATION_BIN,
+    IS_VIDEO,
+    QLEN_BIN,
+    RARITY,
+    SOURCE_GROUP,
+    TEMPORAL,
+    TEMPORAL_BONUS,
+    TEMPORAL_VIDEO,
+    TEXT_QUALITY,
+)
 from gdo.scoring.config import StrataConf
 from gdo.scoring.quality import sigmoid
 from gdo.utils.stats import robust_z
@@ -28,7 +42,7 @@ POOL_COLUMNS = [
     "is_mcq",
 ]
 # Fields whose pool frequency defines "alignment"; the source has its own prior.
-ALIGNMENT_FIELDS = ("bucket", "duration_bin", "is_mcq", "qlen_bin", "alen_bin")
+ALIGNMENT_FIELDS = ("bucket", DURATION_BIN, "is_mcq", QLEN_BIN, ALEN_BIN)
 _VIDEO_BUCKETS = ("short_video", "long_video")
 
 
@@ -93,14 +107,14 @@ def stratum_frame(pool: pd.DataFrame, tnc: np.ndarray, conf: StrataConf) -> pd.D
     return pd.DataFrame(
         {
             "bucket": pd.Categorical(bucket),
-            "duration_bin": duration_bin(pool["duration_s"], is_video, conf.duration_bins_s),
-            "temporal": temporal,
+            DURATION_BIN: duration_bin(pool["duration_s"], is_video, conf.duration_bins_s),
+            TEMPORAL: temporal,
             "is_mcq": pool["is_mcq"].fillna(False).astype(bool).to_numpy(),
-            "qlen_bin": length_bin(pool["question"], list(conf.question_len_bins), "q"),
-            "alen_bin": length_bin(pool["answer"], list(conf.answer_len_bins), "a"),
-            "source_group": source_group(pool["source"].astype(str), conf.source_group_regex),
-            "is_video": is_video,
-            "temporal_video": temporal & is_video,
+            QLEN_BIN: length_bin(pool["question"], list(conf.question_len_bins), "q"),
+            ALEN_BIN: length_bin(pool["answer"], list(conf.answer_len_bins), "a"),
+            SOURCE_GROUP: source_group(pool["source"].astype(str), conf.source_group_regex),
+            IS_VIDEO: is_video,
+            TEMPORAL_VIDEO: temporal & is_video,
         }
     )
 
@@ -118,13 +132,13 @@ def base_components(pool: pd.DataFrame, strata: pd.DataFrame, z_ppl: np.ndarray)
     rarity = np.sqrt(src_counts.min() / src_counts) if len(src_counts) else src_counts
     return pd.DataFrame(
         {
-            "text_quality": text_quality.astype(np.float32),
-            "difficulty": sigmoid(np.asarray(z_ppl, dtype=np.float64)).astype(np.float32),
-            "alignment": alignment.astype(np.float32),
-            "rarity": rarity.astype(np.float32),
-            "temporal_bonus": strata["temporal_video"].to_numpy(dtype=np.float32),
+            TEXT_QUALITY: text_quality.astype(np.float32),
+            DIFFICULTY: sigmoid(np.asarray(z_ppl, dtype=np.float64)).astype(np.float32),
+            ALIGNMENT: alignment.astype(np.float32),
+            RARITY: rarity.astype(np.float32),
+            TEMPORAL_BONUS: strata[TEMPORAL_VIDEO].to_numpy(dtype=np.float32),
         }
     )
 
 
-BASE_COMPONENTS = ("text_quality", "difficulty", "alignment", "rarity", "temporal_bonus")
+BASE_COMPONENTS = (TEXT_QUALITY, DIFFICULTY, ALIGNMENT, RARITY, TEMPORAL_BONUS)

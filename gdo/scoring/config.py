@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
+from gdo.columns import ALEN_BIN, DURATION_BIN, PPL, QLEN_BIN, SC, SOURCE_GROUP, TEMPORAL, VDS
+
 # Descriptors an ablation may drop (the paper's "w/o VDS", "w/o PPL", "w/o SC").
-DROPPABLE = ("vds", "ppl", "sc")
+DROPPABLE = (VDS, PPL, SC)
 # Stratum fields written to scores.parquet (select.stratum_fields picks among them).
 STRATUM_FIELDS = (
     "bucket",
-    "duration_bin",
-    "temporal",
+    DURATION_BIN,
+    TEMPORAL,
     "is_mcq",
-    "qlen_bin",
-    "alen_bin",
-    "source_group",
+    QLEN_BIN,
+    ALEN_BIN,
+    SOURCE_GROUP,
 )
 
 
@@ -99,7 +101,7 @@ class StrataConf:
 @dataclass
 class ScoreConf:
     name: str = "default"
-    # Ablations: descriptors left out of q, vds3 and the base ("vds", "ppl", "sc").
+    # Ablations: descriptors left out of q, vds3 and the base (VDS, PPL, SC).
     drop: list[str] = field(default_factory=list)
     # SC missing (column absent or NaN): use the paper's fallback instead of excluding.
     sc_fallback: bool = True

@@ -14,30 +14,38 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from gdo.columns import (
+    GOAL_REL,
+    IS_VIDEO,
+    PPL,
+    SCORE,
+    SCORE_IMAGE,
+    SCORE_VIDEO,
+    TEMPORAL_BONUS,
+    VDS3,
+    Z_Q,
+    goal_rel,
+    z,
+)
 from gdo.scoring.components import BASE_COMPONENTS
 from gdo.scoring.config import BaseWeights, MixConf, TermMix
 from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.stats import robust_z
 
-_BASE_WEIGHT = {
-    "text_quality": "text_quality",
-    "difficulty": "difficulty",
-    "alignment": "alignment",
-    "rarity": "rarity",
-    "temporal_bonus": "temporal",
-}
+# A base component's weight in BaseWeights is named like its column, except this one.
+_BASE_WEIGHT = {TEMPORAL_BONUS: "temporal"}
 
 
 def goal_relevance_column(benchmark: str | None) -> str | None:
     """``goal_rel_<benchmark>`` or None."""
-    return f"goal_rel_{benchmark}" if benchmark else None
+    return goal_rel(benchmark) if benchmark else None
 
 
 def base_score(frame: pd.DataFrame, base_weights: BaseWeights) -> np.ndarray:
     """Weighted sum of the base components."""
     out = np.zeros(len(frame), dtype=np.float64)
     for comp in BASE_COMPONENTS:
-        w = float(getattr(base_weights, _BASE_WEIGHT[comp]))
+        w = float(getattr(base_weights, _BASE_WEIGHT.get(comp, comp)))
         if w:
             out += w * frame[comp].to_numpy(dtype=np.float64)
     return out
@@ -57,12 +65,12 @@ def candidate_scores(
     zeroes the difficulty component's weight: it is derived from PPL.
     """
     base_w = mix.base
-    if "ppl" in dropped and float(base_w.difficulty):
+    if PPL in dropped and float(base_w.difficulty):
         base_w = replace(base_w, difficulty=0.0)
     z_base = robust_z(base_score(frame, base_w))
     z_base = np.nan_to_num(z_base, nan=0.0)
-    vds3 = frame["vds3"].to_numpy(dtype=np.float64)
-    z_q = frame["z_q"].to_numpy(dtype=np.float64)
+    vds3 = frame[VDS3].to_numpy(dtype=np.float64)
+    z_q = frame[Z_Q].to_numpy(dtype=np.float64)
     uses_rel = float(mix.video.goal_relevance) or float(mix.image.goal_relevance)
     rel = np.zeros(len(frame))
     if uses_rel:
@@ -73,9 +81,9 @@ def candidate_scores(
                 "(goal.target.benchmark / score.goal_benchmark)"
             )
         if col not in frame.columns:
-            have = sorted(c for c in frame.columns if c.startswith("goal_rel_"))
+            have = sorted(c for c in frame.columns if c.startswith(GOAL_REL))
             raise InputError(file, None, col, f"a goal relevance column (have {have})")
-        zc = f"z_{col}"
+        zc = z(col)
         rel = frame[zc] if zc in frame.columns else robust_z(frame[col].to_numpy())
         rel = np.asarray(rel, dtype=np.float64)
 
@@ -87,12 +95,12 @@ def candidate_scores(
 
     s_video = family(mix.video)
     s_image = family(mix.image)
-    is_video = frame["is_video"].to_numpy(dtype=bool)
+    is_video = frame[IS_VIDEO].to_numpy(dtype=bool)
     return pd.DataFrame(
         {
-            "score_video": s_video.astype(np.float32),
-            "score_image": s_image.astype(np.float32),
-            "score": np.where(is_video, s_video, s_image).astype(np.float32),
+            SCORE_VIDEO: s_video.astype(np.float32),
+            SCORE_IMAGE: s_image.astype(np.float32),
+            SCORE: np.where(is_video, s_video, s_image).astype(np.float32),
         },
         index=frame.index,
     )

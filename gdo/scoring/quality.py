@@ -15,6 +15,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gdo.columns import (
+    AMM,
+    CLUSTER_HARD,
+    CLUSTER_REP,
+    FRAME_DIV,
+    LOSS_BLIND,
+    LOSS_VISUAL,
+    PPL,
+    SC,
+    SC_FALLBACK,
+    SC_USED,
+    TNC,
+    VDS,
+    VDS3,
+    Z_PPL,
+    Z_Q,
+    Q,
+    z,
+)
 from gdo.scoring.config import DROPPABLE, ScoreConf
 from gdo.utils.errors import ConfigError, InputError
 from gdo.utils.stats import robust_z
@@ -38,17 +57,17 @@ def required_columns(conf: ScoreConf) -> list[str]:
     """Raw descriptor columns the score needs under this config (ablations drop some)."""
     drop = check_drop(conf)
     w = conf.weights
-    cols = ["tnc"]  # the temporal tag and stratum need it whatever the weights
-    if "vds" not in drop:
-        cols += ["loss_visual", "loss_blind", "frame_div"]  # vds3
+    cols = [TNC]  # the temporal tag and stratum need it whatever the weights
+    if VDS not in drop:
+        cols += [LOSS_VISUAL, LOSS_BLIND, FRAME_DIV]  # vds3
         if w.visual_dependency:
-            cols += ["vds"]
-    if "ppl" not in drop:
-        cols += ["ppl"]
+            cols += [VDS]
+    if PPL not in drop:
+        cols += [PPL]
     if w.motion:
-        cols += ["amm"]
+        cols += [AMM]
     if w.coverage_rep or w.coverage_hard:
-        cols += ["cluster_rep", "cluster_hard"]
+        cols += [CLUSTER_REP, CLUSTER_HARD]
     return list(dict.fromkeys(cols))
 
 
@@ -64,8 +83,8 @@ class QualityResult:
 
 
 def _z(desc: pd.DataFrame, col: str) -> np.ndarray:
-    """The descriptor stage's ``z_<col>`` when present, else a robust z of the raw column."""
-    zc = f"z_{col}"
+    """The describe stage's ``z_<col>`` when present, else a robust z of the raw column."""
+    zc = z(col)
     if zc in desc.columns:
         return desc[zc].to_numpy(dtype=np.float64)
     return robust_z(desc[col].to_numpy(dtype=np.float64))
@@ -99,7 +118,7 @@ def quality_score(desc: pd.DataFrame, conf: ScoreConf, file: str = "descriptors"
             got=f"columns {sorted(desc.columns)[:40]}",
         )
     w = conf.weights
-    zs = {c: _z(desc, c) for c in need if c != "tnc"}
+    zs = {c: _z(desc, c) for c in need if c != TNC}
     raw = {c: desc[c].to_numpy(dtype=np.float64) for c in need}
     ok = np.ones(len(desc), dtype=bool)
     excluded: dict[str, int] = {}
@@ -111,20 +130,20 @@ def quality_score(desc: pd.DataFrame, conf: ScoreConf, file: str = "descriptors"
         ok &= ~bad
 
     q = np.zeros(len(desc))
-    if "vds" not in drop and w.visual_dependency:
-        q += w.visual_dependency * sigmoid(zs["vds"] + zs["frame_div"])
-    if "ppl" not in drop and w.difficulty:
-        q += w.difficulty * np.exp(-np.abs(zs["ppl"]))
+    if VDS not in drop and w.visual_dependency:
+        q += w.visual_dependency * sigmoid(zs[VDS] + zs[FRAME_DIV])
+    if PPL not in drop and w.difficulty:
+        q += w.difficulty * np.exp(-np.abs(zs[PPL]))
     if w.motion:
-        q += w.motion * np.exp(-np.abs(zs["amm"]))
-    q += w.temporal_necessity * raw["tnc"]
+        q += w.motion * np.exp(-np.abs(zs[AMM]))
+    q += w.temporal_necessity * raw[TNC]
     if w.coverage_rep or w.coverage_hard:
-        q += w.coverage_rep * raw["cluster_rep"] + w.coverage_hard * raw["cluster_hard"]
+        q += w.coverage_rep * raw[CLUSTER_REP] + w.coverage_hard * raw[CLUSTER_HARD]
 
     sc_used = np.full(len(desc), np.nan)
     fallback = np.zeros(len(desc), dtype=bool)
-    if "sc" not in drop and w.self_consistency:
-        sc = desc["sc"].to_numpy(dtype=np.float64) if "sc" in desc.columns else sc_used.copy()
+    if SC not in drop and w.self_consistency:
+        sc = desc[SC].to_numpy(dtype=np.float64) if SC in desc.columns else sc_used.copy()
         fallback = ~np.isfinite(sc)
         if fallback.any() and not conf.sc_fallback:
             n_new = int((fallback & ok).sum())
@@ -135,12 +154,12 @@ def quality_score(desc: pd.DataFrame, conf: ScoreConf, file: str = "descriptors"
         elif fallback.any():
             fb = conf.sc_fallback_weights
             arg = np.zeros(len(desc))
-            if "vds" not in drop and "vds" in zs:
-                arg += fb.vds * zs["vds"]
-            elif "vds" not in drop and "vds" in desc.columns:
-                arg += fb.vds * _z(desc, "vds")
-            if "ppl" not in drop:
-                arg -= fb.ppl * np.abs(zs["ppl"])
+            if VDS not in drop and VDS in zs:
+                arg += fb.vds * zs[VDS]
+            elif VDS not in drop and VDS in desc.columns:
+                arg += fb.vds * _z(desc, VDS)
+            if PPL not in drop:
+                arg -= fb.ppl * np.abs(zs[PPL])
             sc = np.where(fallback, sigmoid(arg), sc)
             bad_fb = fallback & ~np.isfinite(sc)
             if (bad_fb & ok).any():
@@ -149,31 +168,31 @@ def quality_score(desc: pd.DataFrame, conf: ScoreConf, file: str = "descriptors"
         sc_used = sc
         q = q + w.self_consistency * np.where(np.isfinite(sc), sc, 0.0)
 
-    if "vds" in drop:
+    if VDS in drop:
         # Without VDS there is no visual-dependency signal: vds3 is neutral for everyone.
         vds3 = np.zeros(len(desc))
     else:
-        vds3 = -zs["loss_visual"] + zs["loss_blind"] + zs["frame_div"]
+        vds3 = -zs[LOSS_VISUAL] + zs[LOSS_BLIND] + zs[FRAME_DIV]
 
     out = pd.DataFrame(
         {
             "uid": desc["uid"].to_numpy(),
-            "q": q.astype(np.float32),
-            "vds3": vds3.astype(np.float32),
-            "sc_used": sc_used.astype(np.float32),
-            "sc_fallback": fallback,
-            "tnc": raw["tnc"].astype(np.float32),
-            "z_ppl": (zs["ppl"] if "ppl" in zs else np.zeros(len(desc))).astype(np.float32),
+            Q: q.astype(np.float32),
+            VDS3: vds3.astype(np.float32),
+            SC_USED: sc_used.astype(np.float32),
+            SC_FALLBACK: fallback,
+            TNC: raw[TNC].astype(np.float32),
+            Z_PPL: (zs[PPL] if PPL in zs else np.zeros(len(desc))).astype(np.float32),
         }
     )
-    if "cluster_rep" in raw:
-        out["cluster_hard"] = raw["cluster_hard"].astype(np.float32)
+    if CLUSTER_REP in raw:
+        out[CLUSTER_HARD] = raw[CLUSTER_HARD].astype(np.float32)
     out = out[ok].reset_index(drop=True)
-    out["z_q"] = robust_z(out["q"].to_numpy()).astype(np.float32)
+    out[Z_Q] = robust_z(out[Q].to_numpy()).astype(np.float32)
     return QualityResult(
         frame=out,
         excluded=excluded,
-        sc_fallback_rows=int(out["sc_fallback"].sum()),
+        sc_fallback_rows=int(out[SC_FALLBACK].sum()),
         dropped=sorted(drop),
         kept=ok,
     )

@@ -16,6 +16,21 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from gdo.columns import (
+    BASE,
+    ERROR,
+    GOAL_REL,
+    IS_VIDEO,
+    OK,
+    SC_FALLBACK,
+    STATUS,
+    TEMPORAL_VIDEO,
+    TEXT_KEY,
+    TNC,
+    VDS3,
+    Z_PPL,
+    z,
+)
 from gdo.scoring.components import (
     POOL_COLUMNS,
     base_components,
@@ -60,8 +75,8 @@ def score_candidates(
     if "uid" not in desc.columns:
         raise InputError(desc_file, None, "uid", "a uid column", got=sorted(desc.columns)[:20])
     desc = desc.drop_duplicates("uid")
-    if "status" in desc.columns:
-        failed = desc["status"].astype(str) != "ok"
+    if STATUS in desc.columns:
+        failed = desc[STATUS].astype(str) != OK
         if failed.any():
             excluded["status_failed"] = int(pool["uid"].isin(desc.loc[failed, "uid"]).sum())
         desc = desc[~failed]
@@ -78,8 +93,8 @@ def score_candidates(
     excluded.update(qual.excluded)
     kept = merged[qual.kept].reset_index(drop=True)
     qf = qual.frame
-    strata = stratum_frame(kept, qf["tnc"].to_numpy(), conf.strata)
-    comps = base_components(kept, strata, qf["z_ppl"].to_numpy())
+    strata = stratum_frame(kept, qf[TNC].to_numpy(), conf.strata)
+    comps = base_components(kept, strata, qf[Z_PPL].to_numpy())
     out = pd.concat(
         [
             pd.DataFrame(
@@ -95,10 +110,10 @@ def score_candidates(
         ],
         axis=1,
     )
-    out["base"] = base_score(out, conf.mix.base).astype(np.float32)
-    out["text_key"] = text_key(kept, conf.strata.dedup_with_media)
+    out[BASE] = base_score(out, conf.mix.base).astype(np.float32)
+    out[TEXT_KEY] = text_key(kept, conf.strata.dedup_with_media)
     for col in kept.columns:
-        if col.startswith(("goal_rel_", "z_goal_rel_")):
+        if col.startswith((GOAL_REL, z(GOAL_REL))):
             out[col] = kept[col].to_numpy(dtype=np.float32)
     out = pd.concat(
         [out, candidate_scores(out, conf.mix, conf.goal_benchmark, qual.dropped, desc_file)],
@@ -109,10 +124,10 @@ def score_candidates(
         "scored": len(out),
         "excluded": excluded,
         "excluded_total": int(sum(excluded.values())),  # scored + excluded_total == pool
-        "sc_fallback": qual.sc_fallback_rows,
-        "video": int(out["is_video"].sum()),
-        "temporal_video": int(out["temporal_video"].sum()),
-        "vds3_positive": int((out["vds3"] > 0).sum()),
+        SC_FALLBACK: qual.sc_fallback_rows,
+        "video": int(out[IS_VIDEO].sum()),
+        TEMPORAL_VIDEO: int(out[TEMPORAL_VIDEO].sum()),
+        "vds3_positive": int((out[VDS3] > 0).sum()),
     }
     counts["dropped_descriptors"] = qual.dropped
     return out, counts
@@ -123,7 +138,7 @@ def shuffle_descriptors(desc: pd.DataFrame, seed: int) -> pd.DataFrame:
     descriptor control): the same values and the same joint distribution, each on another
     candidate. Rows keep their uid and status; every other column moves together."""
     perm = np.random.default_rng(seed).permutation(len(desc))
-    fixed = {"uid", "status", "error"}
+    fixed = {"uid", STATUS, ERROR}
     out = desc.reset_index(drop=True).copy()
     for col in out.columns:
         if col not in fixed:

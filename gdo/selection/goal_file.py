@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import goal_rel, z
 from gdo.selection.config import GoalConf, SelectConf, TargetFileConf
 from gdo.utils.errors import InputError
 from gdo.utils.io import atomic_write_text
@@ -120,11 +121,11 @@ def with_file_relevance(
     pool = pd.read_parquet(pool_path, columns=["uid", "question"])
     rel, info = file_relevance(pool["question"], files)
     name = column_for(files)
-    col = f"goal_rel_{name}"
+    col = goal_rel(name)
     by_uid = pd.Series(rel, index=pool["uid"].to_numpy())
     scores = scores.copy()
     scores[col] = by_uid.reindex(scores["uid"].to_numpy()).to_numpy()
-    scores = scores.drop(columns=[f"z_{col}"], errors="ignore")  # never a stale z column
+    scores = scores.drop(columns=[z(col)], errors="ignore")  # never a stale z column
     goal = copy.deepcopy(goal)
     goal.target.benchmark = name
     return scores, goal, {"column": col, "files": info}
@@ -156,7 +157,7 @@ def relevance_attribution(
     plain.mix.image.goal_relevance = 0.0
     base = select_goal(scores, plain, select_conf, seed, dropped, reference_count)
     ours, theirs = set(np.asarray(selected).tolist()), set(base.selection.index.tolist())
-    col = f"goal_rel_{bench}"
+    col = goal_rel(bench)
     rel = scores[col].to_numpy(dtype=np.float64)
 
     def mean(rows: set[int]) -> float:

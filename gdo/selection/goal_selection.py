@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gdo.columns import CLUSTER_HARD, VDS, VDS3
 from gdo.selection.budget import Budget, resolve_budget
 from gdo.selection.config import GoalConf, SelectConf, check_goal, check_select
 from gdo.selection.fill import Candidates, Selection, Spec, select
@@ -58,11 +59,11 @@ def select_goal(
         goal,
         n_ok,
         strata[np.isfinite(score)],
-        scores["vds3"].to_numpy()[np.isfinite(score)],
-        scores["cluster_hard"].to_numpy() if "cluster_hard" in scores.columns else None,
+        scores[VDS3].to_numpy()[np.isfinite(score)],
+        scores[CLUSTER_HARD].to_numpy() if CLUSTER_HARD in scores.columns else None,
         explicit=select_conf.budget,
         reference_count=reference_count,
-        use_vds3="vds" not in dropped,
+        use_vds3=VDS not in dropped,
     )
     floors, notes = floors_for(goal, cands.group_names, budget.value)
     kind = goal_kind(goal.kind)
@@ -79,7 +80,7 @@ def select_goal(
         vds3_positives=vds3_target(goal, budget.value, dropped),
         floors=floors,
     )
-    if "vds" in dropped and kind.ranked:
+    if VDS in dropped and kind.ranked:
         notes["vds3_positives"] = "skipped: the score ablation dropped VDS (no vds3)"
     sel = select(cands, spec, goal)
     return GoalSelection(sel, budget, score, strata, excluded, notes, cands, spec)

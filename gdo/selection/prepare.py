@@ -12,13 +12,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from gdo.columns import IS_VIDEO, SCORE, SOURCE_GROUP, TEMPORAL_VIDEO, TEXT_KEY, VDS, VDS3
 from gdo.scoring.mix import candidate_scores, goal_relevance_column
 from gdo.selection.config import GoalConf, OversampleConf
 from gdo.selection.fill import Candidates
 from gdo.selection.kinds import goal_kind
 from gdo.utils.errors import ConfigError, InputError
 
-_FLAGS = ("is_video", "temporal_video", "vds3")
+_FLAGS = (IS_VIDEO, TEMPORAL_VIDEO, VDS3)
 
 
 def _categorical(s: pd.Series) -> pd.Series:
@@ -42,7 +43,7 @@ def goal_scores(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """The goal's candidate score per row; rows it cannot score get NaN (and are counted)."""
     bench = goal_benchmark(goal)
-    mixed = candidate_scores(scores, goal.mix, bench, dropped, file)["score"].to_numpy()
+    mixed = candidate_scores(scores, goal.mix, bench, dropped, file)[SCORE].to_numpy()
     excluded: dict[str, int] = {}
     col = goal_relevance_column(bench)
     if col is not None:
@@ -108,7 +109,7 @@ def quota_weights(scores: pd.DataFrame, oversample: OversampleConf) -> np.ndarra
         [float(getattr(oversample, str(b), 1.0)) for b in bucket.cat.categories] + [1.0]
     )
     factor = per_cat[bucket.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
-    tv = scores["temporal_video"].to_numpy(dtype=bool)
+    tv = scores[TEMPORAL_VIDEO].to_numpy(dtype=bool)
     return np.where(tv, factor * float(oversample.temporal), factor).astype(np.float32)
 
 
@@ -134,7 +135,7 @@ def floors_for(
 
 def vds3_target(goal: GoalConf, budget: int, dropped: list[str]) -> int:
     """The paper's vds3-positives target scaled to this budget (0 without VDS)."""
-    if "vds" in dropped or not goal_kind(goal.kind).ranked or int(goal.paper_size) <= 0:
+    if VDS in dropped or not goal_kind(goal.kind).ranked or int(goal.paper_size) <= 0:
         return 0
     share = min(1.0, int(goal.vds3_positives) / int(goal.paper_size))
     return int(math.ceil(share * budget - 1e-9))
@@ -148,13 +149,11 @@ def build_candidates(
     file: str = "scores.parquet",
 ) -> tuple[Candidates, np.ndarray]:
     """Candidates for selection, plus the stratum codes (for labels)."""
-    missing = [
-        c for c in (*_FLAGS, "bucket", "source_group", "video_id") if c not in scores.columns
-    ]
+    missing = [c for c in (*_FLAGS, "bucket", SOURCE_GROUP, "video_id") if c not in scores.columns]
     if missing:
         raise InputError(file, None, ", ".join(missing), "columns written by `gdo score`")
     codes = stratum_codes(scores, fields, file)
-    groups = _categorical(scores["source_group"])
+    groups = _categorical(scores[SOURCE_GROUP])
     video = _categorical(scores["video_id"])
     vcodes = video.cat.codes.to_numpy()
     empty = video.cat.categories.get_indexer([""])[0]
@@ -162,14 +161,14 @@ def build_candidates(
         vcodes = np.where(vcodes == empty, -1, vcodes)
     cands = Candidates(
         score=score,
-        is_video=scores["is_video"].to_numpy(dtype=bool),
-        temporal_video=scores["temporal_video"].to_numpy(dtype=bool),
-        vds3_positive=scores["vds3"].to_numpy(dtype=np.float64) > 0,
+        is_video=scores[IS_VIDEO].to_numpy(dtype=bool),
+        temporal_video=scores[TEMPORAL_VIDEO].to_numpy(dtype=bool),
+        vds3_positive=scores[VDS3].to_numpy(dtype=np.float64) > 0,
         stratum=codes,
         source_group=groups.cat.codes.to_numpy(),
         video=vcodes,
         quota_weight=quota_weights(scores, goal.oversample),
-        text_key=scores["text_key"].to_numpy() if "text_key" in scores.columns else None,
+        text_key=scores[TEXT_KEY].to_numpy() if TEXT_KEY in scores.columns else None,
         group_names=[str(g) for g in groups.cat.categories],
     )
     return cands, codes

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdo.columns import TEMPORAL_VIDEO
 from gdo.utils.io import atomic_write_text, atomic_write_with
 
 # Facets of the composition report: the bucket, the source and the temporal tag.
-FACETS = ("bucket", "source", "temporal_video")
+FACETS = ("bucket", "source", TEMPORAL_VIDEO)
 
 
 def composition(pool: pd.DataFrame, subset_mask: np.ndarray) -> dict[str, pd.DataFrame]:

@@ -2,7 +2,7 @@
 
 Reads ``scores/scores.parquet`` (+ its manifest) and ``pool/pool.parquet``; writes
 ``subsets/<goal.name>/``: ``subset.parquet`` (selected candidate rows + score
-columns; the training stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
+columns; the train stage reads it), ``train.json`` (LLaVA), ``train.jsonl``
 (ms-swift messages), ``report.md``, ``composition.png`` and ``manifest.json``.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from gdo.columns import GOAL_SCORE, SELECT_STEP
 from gdo.scoring.stage import input_key
 from gdo.selection.config import GoalConf, SelectConf
 from gdo.selection.export import write_llava, write_messages
@@ -70,8 +71,8 @@ def reference_count_for(goal: GoalConf, work: Path) -> int | None:
 def _subset_frame(pool: pd.DataFrame, scores: pd.DataFrame, gs: GoalSelection) -> pd.DataFrame:
     idx = gs.selection.index
     sc = scores.iloc[idx].reset_index(drop=True)
-    sc["goal_score"] = gs.score[idx].astype(np.float32)
-    sc["select_step"] = _step_names(gs.selection.step).astype(str)
+    sc[GOAL_SCORE] = gs.score[idx].astype(np.float32)
+    sc[SELECT_STEP] = _step_names(gs.selection.step).astype(str)
     extra = [c for c in sc.columns if c not in pool.columns or c == "uid"]
     out = pool[pool["uid"].isin(sc["uid"])].merge(sc[extra], on="uid", how="inner")
     return out.sort_values("uid", kind="stable").reset_index(drop=True)

@@ -145,7 +145,7 @@ class BenchmarkSizes:
 
 
 @dataclass
-class PretrainConf:
+class PretrainSplitConf:
     """The generic perception split used to pre-train the tiny base model."""
 
     images: int = 1500
@@ -223,7 +223,7 @@ class WorldConf:
     static_question_scenarios: list[str] = field(default_factory=lambda: ["motion", "change"])
     sources: list[SourceConf] = field(default_factory=lambda: [SourceConf()])
     benchmarks: BenchmarkSizes = field(default_factory=BenchmarkSizes)
-    pretrain: PretrainConf = field(default_factory=PretrainConf)
+    pretrain: PretrainSplitConf = field(default_factory=PretrainSplitConf)
     verify_videos: int = 32
     codec: str = "mp4v"
     notes: dict[str, Any] = field(default_factory=dict)

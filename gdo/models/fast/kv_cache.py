@@ -7,7 +7,7 @@ that room: a step writes its token in place and the layer's ``keys`` / ``values`
 views of the filled part, the same values ``torch.cat`` would give.
 
 A patch of transformers internals: its entry ``reserved_kv_cache`` in
-:data:`gdo.models.patch_guard.PATCHES`
+:data:`gdo.models.fast.patch_guard.PATCHES`
 names the release it was written against, and another release is refused.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from gdo.models.patch_guard import check_patch
+from gdo.models.fast.patch_guard import check_patch
 
 try:
     from transformers.cache_utils import DynamicLayer

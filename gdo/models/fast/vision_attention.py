@@ -10,7 +10,7 @@ Only the instances of ``model`` are patched (the class is untouched) and only fo
 ``sdpa`` / ``eager`` implementations; tests check equality with the stock module.
 
 A patch of transformers internals: its entry ``fast_vision_attention`` in
-:data:`gdo.models.patch_guard.PATCHES`
+:data:`gdo.models.fast.patch_guard.PATCHES`
 names the release it was written against, and another release is refused.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from gdo.models.instance_patch import patch_forward
-from gdo.models.patch_guard import check_patch
+from gdo.models.fast.instance_patch import patch_forward
+from gdo.models.fast.patch_guard import check_patch
 
 
 def _batched_forward(

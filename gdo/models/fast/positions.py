@@ -10,7 +10,7 @@ encoding runs: the model's thread or describe's prefetch thread), and inside
 positions and deltas, placed at each row's attention mask as transformers does.
 
 A patch of transformers internals: its entry ``rope_positions`` in
-:data:`gdo.models.patch_guard.PATCHES`
+:data:`gdo.models.fast.patch_guard.PATCHES`
 names the release it was written against, and another release is refused.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
+from gdo.models.fast.patch_guard import check_patch
 from gdo.models.inputs import Encoded
-from gdo.models.patch_guard import check_patch
 
 
 def prompt_positions(core: Any, out: Any) -> torch.Tensor | None:

@@ -10,8 +10,12 @@ the same log-probabilities up to float noise (the test suite checks it), for a f
 of the tokens (prompt + options instead of options x prompt).
 
 Needs an attention that takes an arbitrary mask (``sdpa``: boolean, ``eager``: additive)
-and a model whose prompt positions :func:`gdo.models.positions.prompt_positions` can make
+and a model whose prompt positions :func:`gdo.models.fast.positions.prompt_positions` can make
 (Qwen2-VL / Qwen3-VL); :func:`shared_rows_supported` says whether a model qualifies.
+
+It relies on transformers internals (the model forward taking a 4D mask and the rows' 3D
+positions): its entry ``shared_prompt_rows`` in :data:`gdo.models.fast.patch_guard.PATCHES`
+names the release it was written against, and another release is refused.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from gdo.models.fast.patch_guard import check_patch
+from gdo.models.fast.positions import encoded_positions
+from gdo.models.fast.shared_vision import FeatureCache, supports_sharing
 from gdo.models.inputs import Encoded
-from gdo.models.positions import encoded_positions
-from gdo.models.shared_vision import FeatureCache, supports_sharing
 
 # Attention implementations that honour a custom 4D mask (flash-attention 2 does not).
 MASKED_ATTENTION = ("sdpa", "eager")
@@ -184,6 +189,7 @@ def shared_row_logprobs(
     """Summed log-probability of each option of each group: one forward pass of ``model``
     over the groups' shared rows. ``features``: vision features kept across passes
     (``VLM.reuse_encodings``)."""
+    check_patch("shared_prompt_rows")
     core, head = model.model, model.lm_head
     sdpa = model.config._attn_implementation == "sdpa"
     dtype = torch.bool if sdpa else next(model.parameters()).dtype
@@ -193,11 +199,7 @@ def shared_row_logprobs(
     if features is None and len(set(pixels)) < len(pixels) and supports_sharing(core):
         features = FeatureCache()  # rows on the same video: its features once, this pass
     if features is not None:
-        batch.pop("pixel_values", None)
-        batch.pop("pixel_values_videos", None)
-        batch["mm_encoder_outputs"] = features.encoder_outputs(
-            core, [g[0] for g in groups], to_device
-        )
+        features.into(batch, core, [g[0] for g in groups], to_device)
     hidden = core(**batch, use_cache=False).last_hidden_state
     picked = hidden[shared.row.to(hidden.device), shared.source.to(hidden.device)]
     logits = head(picked).float()

@@ -12,8 +12,8 @@ import torch
 from test_models import TEXTS, clip, model_cfg, sample
 
 from gdo.models import build_tiny, load_model, vocabulary_from_texts
+from gdo.models.fast.positions import assemble, rope_from
 from gdo.models.inputs import IGNORE, Encoded, pad_batch
-from gdo.models.positions import assemble, rope_from
 
 torch.set_num_threads(1)
 
@@ -155,8 +155,7 @@ def test_passes_inside_rope_from_do_not_recompute_positions(vlm, monkeypatch) ->
 def test_reserved_kv_room_gives_the_concatenated_values(vlm, monkeypatch) -> None:
     from transformers import DynamicCache
 
-    from gdo.models import kv_cache
-    from gdo.models import vlm as vlm_module
+    from gdo.models.fast import kv_cache, prefill
 
     torch.manual_seed(0)
     plain, reserved = DynamicCache(), DynamicCache()
@@ -188,7 +187,7 @@ def test_reserved_kv_room_gives_the_concatenated_values(vlm, monkeypatch) -> Non
     samples = rows()
     once = vlm.generate(samples, **kw)
     monkeypatch.setattr(
-        vlm_module, "repeat_and_reserve", lambda cache, n, room: cache.batch_repeat_interleave(n)
+        prefill, "repeat_and_reserve", lambda cache, n, room: cache.batch_repeat_interleave(n)
     )
     assert vlm.generate(samples, **kw) == once
 
@@ -197,7 +196,7 @@ def test_sc_draws_and_greedy_pick_equal_hf_sampling(vlm, monkeypatch) -> None:
     """The sampler's uniforms, drawn 32 at a time, are the ones it drew one per step; and
     picking its one-hot token greedily gives HF sampling's answers without a multinomial."""
     import gdo.descriptors.self_consistency as sc_module
-    from gdo.descriptors.base import BatchContext
+    from gdo.descriptors.context import BatchContext
     from gdo.descriptors.self_consistency import SeededSampler, SelfConsistency
 
     sampler = SeededSampler([11, 12], n=2, temperature=1.0, top_p=0.9)

@@ -16,7 +16,7 @@ Only ``Qwen2VLTextModel`` instances with SDPA attention are patched; their atten
 registered under its own name (:data:`PACKED`), which behaves as SDPA for unpacked input.
 
 A patch of transformers internals: its entry ``pack_sequences`` in
-:data:`gdo.models.patch_guard.PATCHES`
+:data:`gdo.models.fast.patch_guard.PATCHES`
 names the release it was written against, and another release is refused.
 """
 
@@ -27,8 +27,8 @@ from typing import Any
 
 import torch
 
-from gdo.models.instance_patch import patch_forward
-from gdo.models.patch_guard import check_patch
+from gdo.models.fast.instance_patch import patch_forward
+from gdo.models.fast.patch_guard import check_patch
 
 PACKED = "gdo_packed_sdpa"
 

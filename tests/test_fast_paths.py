@@ -12,9 +12,9 @@ import torch
 from test_models import TEXTS, clip, model_cfg, sample
 
 from gdo.models import SampleTooLong, build_tiny, load_model, vocabulary_from_texts
-from gdo.models.packing import patch_packed_sequences
-from gdo.models.patch_embed import patch_linear_patch_embed
-from gdo.models.shared_prefix import mask_sized, shared_rows_supported
+from gdo.models.fast.packing import patch_packed_sequences
+from gdo.models.fast.patch_embed import patch_linear_patch_embed
+from gdo.models.fast.shared_prefix import mask_sized, shared_rows_supported
 
 torch.set_num_threads(1)
 OPTIONS = ["red", "blue", "green", "yellow"]

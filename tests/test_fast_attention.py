@@ -8,7 +8,7 @@ import torch
 
 from gdo.models import build_tiny, load_model
 from gdo.models.config import ModelConf
-from gdo.models.fast_attention import patch_vision_attention
+from gdo.models.fast.vision_attention import patch_vision_attention
 
 torch.set_num_threads(1)
 

@@ -11,7 +11,7 @@ checkpoints do not change), same outputs up to float rounding (tests check equal
 gradients). Input that is not exactly one block per row goes through the convolution.
 
 A patch of transformers internals: its entry ``linear_patch_embed`` in
-:data:`gdo.models.patch_guard.PATCHES`
+:data:`gdo.models.fast.patch_guard.PATCHES`
 names the release it was written against, and another release is refused.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from gdo.models.instance_patch import patch_forward
-from gdo.models.patch_guard import check_patch
+from gdo.models.fast.instance_patch import patch_forward
+from gdo.models.fast.patch_guard import check_patch
 
 
 def _linear_forward(self: torch.nn.Conv3d, x: torch.Tensor) -> torch.Tensor:

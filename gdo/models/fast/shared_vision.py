@@ -5,6 +5,11 @@ pass and SC prompts hold the same samples; without sharing, the vision tower wou
 the same clip once per option or per pass. transformers' Qwen2-VL / Qwen3-VL models accept
 precomputed ``mm_encoder_outputs``, so each distinct media tensor is encoded once and its
 features (and Qwen3-VL's deepstack features) are repeated for its rows.
+
+It relies on transformers internals (the ``mm_encoder_outputs`` argument, the feature
+methods' outputs): its entry ``vision_features`` in
+:data:`gdo.models.fast.patch_guard.PATCHES` names the release it was written against, and
+another release is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import torch
 
+from gdo.models.fast.patch_guard import check_patch
 from gdo.models.inputs import Encoded
 
 # modality -> (pixel key, grid key, feature method of the core model)
@@ -46,6 +52,7 @@ class FeatureCache:
     def encoder_outputs(self, core: Any, items: list[Encoded], to_device: Any) -> dict[str, Any]:
         """``mm_encoder_outputs`` for ``items`` (rows in order); media not seen yet go
         through the vision tower in one call per modality."""
+        check_patch("vision_features")
         outputs: dict[str, Any] = {}
         for modality, (pixel_key, *_) in MODALITIES.items():
             with_media = [e.vision for e in items if pixel_key in e.vision]
@@ -75,6 +82,16 @@ class FeatureCache:
                 fields["deepstack_features"] = [tuple(layer) for layer in deep]
             outputs[modality] = self._types[modality](**fields)
         return outputs
+
+    def into(
+        self, batch: dict[str, Any], core: Any, items: list[Encoded], to_device: Any
+    ) -> dict[str, Any]:
+        """``batch`` with its pixels replaced by the features of ``items`` (its rows in
+        order): ``mm_encoder_outputs`` from :meth:`encoder_outputs`."""
+        batch.pop("pixel_values", None)
+        batch.pop("pixel_values_videos", None)
+        batch["mm_encoder_outputs"] = self.encoder_outputs(core, items, to_device)
+        return batch
 
     def _encode(
         self, core: Any, modality: str, vision: list[dict[str, torch.Tensor]], to_device: Any
