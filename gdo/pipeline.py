@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -237,10 +238,37 @@ def forget(cfg: DictConfig, step: Step) -> None:
         (Path(folder) / MANIFEST).unlink(missing_ok=True)
 
 
+def pin_hydra_values(cfg: DictConfig) -> DictConfig:
+    """Replace every ``${hydra:...}`` interpolation of ``cfg`` by its value, in place.
+
+    A sweep's ``paths.work_dir: ${hydra:runtime.output_dir}/work`` resolves only in the
+    process that runs the Hydra job; a ``run.jobs`` worker has no Hydra job to ask.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return cfg
+    raw = OmegaConf.to_container(cfg, resolve=False)
+
+    def walk(node: Any, raw_node: Any) -> None:
+        items = raw_node.items() if isinstance(raw_node, dict) else enumerate(raw_node)
+        for key, value in items:
+            if isinstance(value, (dict, list)):
+                walk(node[key], value)
+            elif isinstance(value, str) and "${hydra:" in value:
+                with open_dict(node):
+                    node[key] = node[key]  # reading resolves; writing pins the value
+
+    walk(cfg, raw)
+    return cfg
+
+
 def prepare_steps(cfg: DictConfig, steps: list[Step]) -> list[tuple[Step, DictConfig]]:
     """Each step with the config it runs with (its goal composed in; the user's ``goal.*``
-    overrides are read here, in the process that runs the Hydra job)."""
+    overrides and ``${hydra:...}`` values are read here, in the process that runs the
+    Hydra job, so a worker process can run the step)."""
     pairs = [(step, goal_config(cfg, step.goal) if step.goal else cfg) for step in steps]
+    pairs = [(step, pin_hydra_values(scfg)) for step, scfg in pairs]
     from gdo.logging import multirun_dir, run_group
 
     if multirun_dir() and not cfg.logger.group:

@@ -171,3 +171,28 @@ def test_jobs_run_calls_every_step_with_the_config_of_a_sequential_run(
         pipeline.run(cfg)
         runs[jobs] = sorted(calls)
     assert runs[2] == runs[1] and len(runs[1]) == 8
+
+
+def test_hydra_values_are_pinned_before_a_worker_sees_the_config(tmp_path: Path) -> None:
+    """A sweep's ``paths.work_dir: ${hydra:runtime.output_dir}/work`` must reach a worker
+    process (which has no Hydra job) as a plain value."""
+    from hydra.conf import HydraConf
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from gdo.pipeline import pin_hydra_values
+
+    job = OmegaConf.create({"hydra": OmegaConf.structured(HydraConf)})
+    job.hydra.runtime.output_dir = str(tmp_path / "3")
+    cfg = OmegaConf.create(
+        {"paths": {"work_dir": "${hydra:runtime.output_dir}/work", "other": "${paths.work_dir}"}}
+    )
+    HydraConfig.instance().set_config(job)
+    try:
+        pin_hydra_values(cfg)
+    finally:
+        HydraConfig.instance().cfg = None  # the worker's view: no Hydra job
+    assert not HydraConfig.initialized()
+    assert cfg.paths.work_dir == str(tmp_path / "3" / "work")
+    assert cfg.paths.other == str(tmp_path / "3" / "work")  # other interpolations still follow
+    assert OmegaConf.to_container(cfg)["paths"]["other"] == "${paths.work_dir}"
