@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdo.stages import is_baseline
 from gdo.utils.errors import ConfigError, StepError
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,7 @@ def split(tag: str, pairs: Sequence[tuple[Any, Any]], independent: set[str]) -> 
         while i < len(pairs) and pairs[i][0].stage == step.stage:
             s = pairs[i][0]
             name = f"{tag}{s.label}"
-            baseline = str(s.goal or "").startswith("uniform")
-            tasks.append(Task(name, [pairs[i]], set(before), 1 if baseline else 3))
+            tasks.append(Task(name, [pairs[i]], set(before), 1 if is_baseline(s.goal) else 3))
             fan.append(name)
             i += 1
         before = set(fan)

@@ -25,7 +25,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from gdo.cli import resolve
-from gdo.stages import STAGES
+from gdo.stages import STAGES, is_baseline
 from gdo.utils.conf import conf_dir
 from gdo.utils.errors import ConfigError, InputError, StepError
 from gdo.utils.io import atomic_write_json
@@ -60,9 +60,9 @@ def plan(cfg: DictConfig) -> list[Step]:
     """The steps of one seed, in order, for the stages listed in ``run.stages``."""
     wanted = list(cfg.run.stages)
     shared = set(cfg.run.share_baseline)
-    gdo_goals = [g for g in cfg.run.goals if not g.startswith("uniform") and g not in shared]
+    gdo_goals = [g for g in cfg.run.goals if not is_baseline(g) and g not in shared]
     # Uniform baselines are sized from a GDO goal's subset, so they are selected last.
-    goals = gdo_goals + [g for g in cfg.run.goals if g.startswith("uniform") and g not in shared]
+    goals = gdo_goals + [g for g in cfg.run.goals if is_baseline(g) and g not in shared]
     steps: list[Step] = []
     for stage in wanted:
         spec = STAGES.get(stage)

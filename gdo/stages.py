@@ -46,6 +46,12 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {}
 
 
+def is_baseline(goal: str | None) -> bool:
+    """A uniform Uni-Nx baseline (``uniform``, ``uniform_5x``, ...): selected after the GDO
+    goals (it is sized from one's subset); its training is the longest of a seed's."""
+    return str(goal or "").startswith("uniform")
+
+
 def register_stage(spec: StageSpec) -> StageSpec:
     """Add (or replace) a stage; returns it. Stages run in ``run.stages`` order."""
     STAGES[spec.name] = spec
