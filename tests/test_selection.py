@@ -193,3 +193,15 @@ def test_text_only_candidates_have_their_own_oversample_factor() -> None:
     goal = compose(["goal=temp_plus", "goal.oversample.text=-1"]).goal
     with pytest.raises(ConfigError, match="goal.oversample.text"):
         check_goal(goal)
+
+
+def test_uniform_larger_than_the_pool_takes_all_of_it_and_says_so(world) -> None:
+    # The demo's Uni-10x asks 10 x 3,000 of a ~29k pool: every eligible candidate, once,
+    # with the budget constraint relaxed to the pool and the pool named as the reason.
+    gs = _select(world, "uniform", ref=10_000)
+    index = gs.selection.index
+    assert len(np.unique(index)) == len(index)
+    budget = next(c for c in gs.selection.plan.constraints if c.name == "budget")
+    assert budget.requested == 100_000 and budget.status == "relaxed"
+    assert budget.achieved == budget.target == budget.supply == len(index) < 6000
+    assert f"the eligible pool has {len(index)}" in budget.reason
