@@ -124,6 +124,19 @@ def test_a_recipe_override_reaches_the_run_and_its_key() -> None:
     assert recipe_config(r) != recipe_config(base)
 
 
+def test_the_key_does_not_depend_on_how_the_work_dir_is_spelt(tmp_path: Path) -> None:
+    """A control sharing the demo's folder resolves it to an absolute path; the demo ran
+    with a relative one. Both must find the same base model and trained runs fresh (a path
+    in the key re-pretrained the demo's base model and re-described its pool)."""
+    rel = compose(["experiment=demo", "paths.work_dir=./outputs/demo"])
+    absolute = compose(
+        ["experiment=demo_control_shuffled", f"paths.work_dir={Path('outputs/demo').resolve()}"]
+    )
+    assert rel.training.subset != absolute.training.subset  # the spelling differs ...
+    for make in (lambda c: c, pretrain_recipe):  # ... the keys of train and pretrain do not
+        assert recipe_config(make(rel.training)) == recipe_config(make(absolute.training))
+
+
 def test_a_typo_in_the_recipe_fails_by_name() -> None:
     from hydra.errors import ConfigCompositionException
 

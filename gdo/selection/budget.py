@@ -99,7 +99,9 @@ def resolve_budget(
 
     ``explicit`` (``select.budget``) sets a GDO goal's budget; a uniform goal is always
     ``multiplier`` x its reference count, so ``select.budget=2000`` gives Temp+ 2,000 and
-    Uni-10x 20,000 (size a uniform goal directly with ``goal.reference_count``).
+    Uni-10x 20,000 (size a uniform goal directly with ``goal.reference_count``). A count
+    above the eligible pool is relaxed to the pool when the subset is built (the demo's
+    Uni-10x: 30,000 asked, the 28,847 eligible candidates taken).
     """
     by_reference = goal_kind(goal.kind).sized_by_reference
     if explicit is not None and not by_reference:

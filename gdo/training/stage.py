@@ -84,7 +84,10 @@ def input_key(path: str | Path) -> str:
 def recipe_config(tcfg: DictConfig) -> dict[str, Any]:
     """The part of ``training.*`` that belongs in the run key."""
     plain = OmegaConf.to_container(tcfg, resolve=True)
-    for k in (*_NOT_IN_KEY, "pretrain", "run_name"):
+    # ``subset`` is a path: a run keys its subset by content (input_key), and pre-training
+    # reads no subset at all. A path in the key made the same run stale when spelt
+    # absolute (a control sharing the demo's folder) instead of relative (``make demo``).
+    for k in (*_NOT_IN_KEY, "pretrain", "run_name", "subset"):
         plain.pop(k, None)
     ckpt = plain.get("checkpoint", {})
     for k in ("keep_resume_state", "resume", "resume_from", "overwrite"):
