@@ -137,6 +137,18 @@ def test_the_key_does_not_depend_on_how_the_work_dir_is_spelt(tmp_path: Path) ->
         assert recipe_config(make(rel.training)) == recipe_config(make(absolute.training))
 
 
+def test_training_epochs_do_not_reach_the_pretrain_key() -> None:
+    """Pre-training runs max_steps (from max_samples): an SFT override such as
+    training.epochs=2 leaves the base model as it is and must not make it stale."""
+    one, two = (
+        pretrain_recipe(compose(["experiment=demo", f"training.epochs={e}"]).training)
+        for e in (1, 2)
+    )
+    assert recipe_config(one) == recipe_config(two)
+    sft = [compose(["experiment=demo", f"training.epochs={e}"]).training for e in (1, 2)]
+    assert recipe_config(sft[0]) != recipe_config(sft[1])  # a fine-tune's epochs still count
+
+
 def test_a_typo_in_the_recipe_fails_by_name() -> None:
     from hydra.errors import ConfigCompositionException
 

@@ -89,6 +89,8 @@ def recipe_config(tcfg: DictConfig) -> dict[str, Any]:
     # absolute (a control sharing the demo's folder) instead of relative (``make demo``).
     for k in (*_NOT_IN_KEY, "pretrain", "run_name", "subset"):
         plain.pop(k, None)
+    if int(plain.get("max_steps", -1)) > 0:
+        plain.pop("epochs", None)  # max_steps overrides it (pre-training always sets it)
     ckpt = plain.get("checkpoint", {})
     for k in ("keep_resume_state", "resume", "resume_from", "overwrite"):
         ckpt.pop(k, None)
