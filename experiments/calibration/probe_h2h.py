@@ -6,6 +6,8 @@
 RUN names a subset of the pool (drawn with ``--seed``):
 
 - ``uniN``: N candidates drawn uniformly (Uni-10x's proxy when N = 10 x the GDO budget)
+- ``uniall``: the whole pool in a seeded order; ``uniall-noKIND[-noKIND]``: less every
+  candidate of those waste kinds (``uniall-nowrong``, ``uniall-noleaked``)
 - ``tempN``: N clean temporal video questions (waste ``none``): what a perfect Temp+ picks
 - ``QTYPE-WASTE-N``: N questions of one type with one waste kind (none | wrong | leaked),
   e.g. ``appearance_order-wrong-600``; ``QTYPE-mix35-N``: 35% wrong, 65% clean
@@ -36,6 +38,11 @@ def subset(pool: pd.DataFrame, run: str, seed: int) -> pd.DataFrame:
     """The pool rows a run trains on (see the module docstring)."""
     rng = np.random.default_rng([seed, 7])
     parts = run.split("-")
+    if run.startswith("uniall"):  # the whole pool, less any waste kind named: uniall-nowrong
+        cand = pool
+        for part in parts[1:]:
+            cand = cand[cand.waste != part.removeprefix("no")]
+        return cand.iloc[rng.permutation(len(cand))]
     if run.startswith("uni"):
         cand, n = pool, int(run[3:])
     elif run.startswith("temp"):
