@@ -194,6 +194,15 @@ def test_benchmarks_in_real_schemas(world: Path) -> None:
     assert bench.temporal.mean() > 0.5
 
 
+def test_answer_letters_are_balanced_within_each_question_type(world: Path) -> None:
+    # Suites cycle their question types; one letter counter per suite aliased with that
+    # cycle (every LVBench colour question answered "C"), so a letter prior read as skill.
+    bench = pd.read_parquet(world / "benchmarks" / "truth.parquet")
+    for (suite, qtype, n), g in bench.groupby(["benchmark", "qtype", "n_options"]):
+        per_letter = [int((g.answer_letter == ltr).sum()) for ltr in "ABCDEF"[:n]]
+        assert max(per_letter) - min(per_letter) <= 1, (suite, qtype, per_letter)
+
+
 def test_benchmarks_use_the_evaluation_readers(world: Path) -> None:
     readers = pytest.importorskip("gdo.benchmarks.readers")
     bench = pd.read_parquet(world / "benchmarks" / "truth.parquet")

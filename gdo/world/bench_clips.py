@@ -1,7 +1,8 @@
 """Held-out clips and questions for the benchmark suites (other seeds, never a pool clip).
 
 Benchmarks carry no waste and balance their answer letters: the correct option's
-position cycles through the letters, so a letter prior scores chance, and the answer
+position cycles through the letters within each question type (and option count), so a
+letter prior scores chance on every type, not only on a whole suite, and the answer
 texts of each question type's main questions are balanced (``benchmarks.balance``:
 every type, or count types only), so a constant answer ("1", "red") scores chance too.
 """
@@ -56,16 +57,21 @@ class ClipMaker:
         self.codec, self.counts = codec, counts
         self.variants = variants or {}
         self.balance = balance
-        self._letter = 0
+        # Correct-answer positions handed out so far, per (question type, option count).
+        self._letter: Counter = Counter()
         # Answers of count questions asked so far (accepted) and ever drawn, per type.
         self._answers: dict[str, Counter] = {}
         self._drawn: dict[str, set[str]] = {}
         self.videos: list[tuple[Path, int]] = []
 
-    def next_index(self, n_options: int) -> int:
-        """Cycle the correct answer's position through the letters (balanced answers)."""
-        self._letter += 1
-        return (self._letter - 1) % n_options
+    def next_index(self, qtype: str, n_options: int) -> int:
+        """Cycle the correct answer's position through the letters, separately for each
+        question type: one counter for the whole suite would alias with a suite that
+        cycles its question types too (four types, four letters: every colour question
+        answered "C"), and a model's letter prior would then read as skill on a type."""
+        key = (qtype, n_options)
+        self._letter[key] += 1
+        return (self._letter[key] - 1) % n_options
 
     def _balanced(self, qa: QA) -> bool:
         """Keep answer texts balanced: a question whose answer has been asked more often
@@ -134,7 +140,7 @@ class ClipMaker:
             qs = []
             for qa in chosen:
                 n = min(n_options, len(qa.space))
-                opts = make_options(rng, qa, n, answer_index=self.next_index(n))
+                opts = make_options(rng, qa, n, answer_index=self.next_index(qa.qtype, n))
                 qs.append(BenchQuestion(qa, opts))
             return clip, pixels, qs
         raise RuntimeError(f"no held-out clip with a '{qtype}' question after {_MAX_REDRAWS} draws")
