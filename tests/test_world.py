@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -87,6 +89,21 @@ def test_pool_records_are_llava_video_178k(world: Path) -> None:
             assert [o[0] for o in opts] == list("ABCDEF"[: len(opts)])
             assert conv[1]["value"][0] in "ABCDEF"[: len(opts)]
     assert n_mc > 0
+
+
+def test_multiple_choice_always_offers_every_letter(world: Path) -> None:
+    # A yes/no question as two-option multiple choice answers A or B only; enough of them
+    # taught a fine-tune to prefer A and B everywhere. They stay open-ended (pool and
+    # pre-training), so every multiple-choice question offers A to D (world=small: 4).
+    perception = json.loads((world / "pretrain" / "perception.json").read_text())
+    records = [rec for *_, rec in pool_records(world)] + perception
+    sizes = Counter()
+    for rec in records:
+        for turn in rec["conversations"][::2]:
+            lines = turn["value"].split("\n")
+            if "Options:" in lines:
+                sizes[sum(bool(re.match(LLAVA_MC_LINE, ln)) for ln in lines)] += 1
+    assert set(sizes) == {4}, sizes
 
 
 def test_truth_matches_pool_records_one_to_one(world: Path) -> None:

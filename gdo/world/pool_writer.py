@@ -23,6 +23,7 @@ from gdo.world.formats import conversation, llava_mc_answer, llava_mc_question
 from gdo.world.media_io import write_png, write_video
 from gdo.world.questions import (
     QA,
+    asked_as_mc,
     check_question_mix,
     check_question_variants,
     make_options,
@@ -263,7 +264,7 @@ def _items(cfg, src, rng, clip: Clip, mix, static: bool, primary: str, counts: C
     originals = [(qa, kind) for qa, kind in zip(chosen, [x for x in kinds if x != "duplicate"])]
     for qa, kind in originals:
         text = str(rng.choice(qa.paraphrases))
-        is_mc = bool(rng.random() < src.mc_share)
+        is_mc = bool(rng.random() < src.mc_share) and asked_as_mc(qa, cfg.n_options)
         options = make_options(rng, qa, cfg.n_options) if is_mc else []
         answer = qa.answer
         if kind == "leaked":

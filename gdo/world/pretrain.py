@@ -21,7 +21,7 @@ from gdo.world.config import WorldConf
 from gdo.world.formats import conversation, llava_mc_answer, llava_mc_question
 from gdo.world.media_io import write_png, write_video
 from gdo.world.pool_writer import SCENARIO_OF
-from gdo.world.questions import check_question_mix, make_options, questions_for
+from gdo.world.questions import asked_as_mc, check_question_mix, make_options, questions_for
 from gdo.world.scene import frames_hash, make_clip, render
 
 MC_SHARE = 0.3
@@ -93,7 +93,7 @@ def build_pretrain(
             if leaked:
                 text = f"{qa.leak} {text}"
                 counts["pretrain_leaked"] += 1
-            if rng.random() < MC_SHARE:
+            if rng.random() < MC_SHARE and asked_as_mc(qa, cfg.n_options):
                 opts = make_options(rng, qa, cfg.n_options)
                 turns.append(
                     (llava_mc_question(text, opts), llava_mc_answer(opts, qa.answer, cfg.mc_answer))

@@ -241,6 +241,15 @@ def check_question_mix(mix: dict[str, float], where: str) -> None:
             raise ConfigError(f"{where}.{k}: weight must be >= 0, got {v}")
 
 
+def asked_as_mc(qa: QA, n_options: int) -> bool:
+    """Whether a pool or pre-training question may be multiple choice: only with a full set
+    of ``n_options`` letters. A yes/no question as two-option multiple choice answers A or
+    B, never C or D, so a fifth of the pool's answers tilted the letter prior a fine-tune
+    learns toward A and B (a uniform draw then preferred A/B on every suite, skill or not);
+    such questions stay open-ended."""
+    return len(qa.space) >= n_options
+
+
 def make_options(
     rng: np.random.Generator, qa: QA, n: int, answer_index: int | None = None
 ) -> list[str]:
