@@ -310,3 +310,35 @@ def test_rerun_is_skipped_and_seed_is_deterministic(world: Path, tmp_path: Path)
     pd.testing.assert_frame_equal(
         pd.read_parquet(world / "truth.parquet"), pd.read_parquet(again / "truth.parquet")
     )
+
+
+def _style_of(question: str) -> str:
+    lines = question.split("\n")
+    if lines[0].startswith("Question: "):
+        return "question_option"
+    if "Options:" in lines:
+        return "llava"
+    return "paren_letter" if lines[-1].startswith("Answer the question") else "paren"
+
+
+def test_multiple_choice_styles_are_read_back_by_the_pool_reader(tmp_path: Path) -> None:
+    from gdo.pool import read_candidates
+
+    styles = ["llava", "question_option", "paren", "paren_letter"]
+    overrides = [
+        f"paths.root_dir={tmp_path}",
+        "world=small",
+        f"world.mc_styles=[{','.join(styles)}]",
+    ]
+    world = run(compose(overrides))
+    truth = pd.read_parquet(world / "truth.parquet").set_index("uid")
+    seen = Counter()
+    for path in sorted((world / "pool").rglob("*_mc_qa_processed.json")):
+        for row in read_candidates(path, media_root=world / "media").itertuples():
+            # Every layout's options and answer letter come back as the world wrote them.
+            assert truth.loc[row.uid, "is_mcq"]
+            assert (
+                list(row.options)[ord(row.answer_letter) - 65] == truth.loc[row.uid, "given_answer"]
+            )
+            seen[_style_of(row.question)] += 1
+    assert set(seen) == set(styles), seen

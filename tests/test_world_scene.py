@@ -185,6 +185,8 @@ def test_bad_source_config_names_the_key(tmp_path, source: SourceConf, needle: s
     [
         ({"n_options": 7}, "n_options"),
         ({"mc_answer": "word"}, "mc_answer"),
+        ({"mc_styles": ["llava", "bold"]}, "mc_styles"),
+        ({"mc_styles": []}, "mc_styles"),
         ({"scene": SceneConf(shapes=["hexagon"])}, "shapes"),
         ({"scene": SceneConf(canvas=8)}, "canvas"),
         ({"scene": SceneConf(short_frames=[2, 4])}, "short_frames"),

@@ -42,7 +42,7 @@ import probe_lib as L  # noqa: E402
 from gdo.evaluation.prompts import build_prompt  # noqa: E402
 from gdo.media.sampling import uniform_indices  # noqa: E402
 from gdo.models.inputs import pad_batch  # noqa: E402
-from gdo.world.formats import llava_mc_answer, llava_mc_question  # noqa: E402
+from gdo.world.formats import llava_mc_answer, mc_question  # noqa: E402
 from gdo.world.questions import TEMPLATES, make_options, questions_for  # noqa: E402
 from gdo.world.scene import Clip, Obj, make_clip, render  # noqa: E402
 
@@ -110,7 +110,7 @@ def train_temporal(rng, scene, frames, kind, variant, wrong=False, leak=False) -
         opts = options(rng, names, answer, near)
         if given not in opts:
             opts[(opts.index(answer) + 1) % 4] = given
-        question, ans = llava_mc_question(q, opts), llava_mc_answer(opts, given, "letter_text")
+        question, ans = mc_question(q, opts), llava_mc_answer(opts, given, "letter_text")
     frames_ = sampled(render(clip, scene), frames)
     return {"question": question, "answer": ans, "media_kind": "video", "frames": frames_}
 
@@ -138,7 +138,7 @@ def static_sample(rng, scene, frames, bench: bool = False, pos=None, leaked=Fals
         text = f"{qa.leak} {text}"
     if rng.random() < 0.3 and len(qa.space) >= 4:
         opts = make_options(rng, qa, 4)
-        return {"question": llava_mc_question(text, opts), "media_kind": kind, "frames": fr,
+        return {"question": mc_question(text, opts), "media_kind": kind, "frames": fr,
                 "answer": llava_mc_answer(opts, qa.answer, "letter_text"), "leak": leaked}  # fmt: skip
     return {"question": text, "answer": qa.answer, "media_kind": kind, "frames": fr, "leak": leaked}
 

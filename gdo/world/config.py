@@ -196,6 +196,10 @@ class WorldConf:
     scene: SceneConf = field(default_factory=SceneConf)
     n_options: int = 4
     mc_answer: str = "letter_text"
+    # Layouts multiple-choice questions are written in (pool and pre-training), one drawn
+    # per question: gdo.world.formats.MC_STYLES (llava | question_option | paren |
+    # paren_letter).
+    mc_styles: list[str] = field(default_factory=lambda: ["llava"])
     # Wrong-answer waste: ``any`` other answer, or ``contradicted`` (one the media rules out,
     # e.g. a colour not on screen), which a model that sees the media can flag.
     wrong_answer: str = "any"

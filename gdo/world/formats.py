@@ -18,9 +18,24 @@ def parenthesised(options: list[str]) -> list[str]:
     return [f"({LETTERS[i]}) {o}" for i, o in enumerate(options)]
 
 
-def llava_mc_question(question: str, options: list[str]) -> str:
-    """A LLaVA-Video multiple-choice human turn: question, ``Options:`` lines, instruction."""
-    return "\n".join([question, "Options:", *dotted(options), MC_INSTRUCTION])
+# Layouts of a multiple-choice human turn (``world.mc_styles``): question prefix, options
+# header, option lines, instruction. ``llava`` is LLaVA-Video-178K's; the others are the
+# layouts of common evaluation harnesses (MVBench's, MLVU's, LVBench's), which real
+# instruction mixtures hold too. A model fine-tuned on one layout drifts on the others
+# whatever it learned (measured: conf/world/demo.yaml, mc_styles).
+MC_STYLES: dict[str, tuple[str, str | None, str, str]] = {
+    "llava": ("", "Options:", "dot", MC_INSTRUCTION),
+    "question_option": ("Question: ", "Option:", "paren", "Only give the best option."),
+    "paren": ("", None, "paren", "Only give the best option."),
+    "paren_letter": ("", None, "paren", "Answer the question with the option letter."),
+}
+
+
+def mc_question(question: str, options: list[str], style: str = "llava") -> str:
+    """A multiple-choice human turn in one of :data:`MC_STYLES` (answered ``B. red``)."""
+    prefix, header, letters, instruction = MC_STYLES[style]
+    lines = dotted(options) if letters == "dot" else parenthesised(options)
+    return "\n".join([prefix + question, *([header] if header else []), *lines, instruction])
 
 
 def llava_mc_answer(options: list[str], answer: str, style: str) -> str:

@@ -19,7 +19,7 @@ from gdo.pool.schema import make_uid
 from gdo.utils.errors import ConfigError
 from gdo.utils.progress import progress
 from gdo.world.config import DURATIONS, STATIC_QTYPES, SourceConf, WorldConf
-from gdo.world.formats import conversation, llava_mc_answer, llava_mc_question
+from gdo.world.formats import MC_STYLES, conversation, llava_mc_answer, mc_question
 from gdo.world.media_io import write_png, write_video
 from gdo.world.questions import (
     QA,
@@ -59,6 +59,7 @@ class Item:
     answer: str
     waste: str
     options: list[str] = field(default_factory=list)
+    style: str = "llava"  # its multiple-choice layout (formats.MC_STYLES)
 
 
 @dataclass
@@ -121,6 +122,7 @@ def build_pool(cfg: WorldConf, media_dir: Path) -> PoolOutput:
         raise ConfigError(f"world.n_options: expected 2..6 (letters A-F), got {cfg.n_options}")
     if cfg.mc_answer not in ("letter", "letter_text"):
         raise ConfigError(f"world.mc_answer: expected letter or letter_text, got {cfg.mc_answer}")
+    check_mc_styles(cfg.mc_styles)
     check_question_mix(cfg.question_mix, "world.question_mix")
     check_question_mix(cfg.image_question_mix, "world.image_question_mix")
     check_question_variants(cfg.question_variants)
@@ -142,6 +144,20 @@ def build_pool(cfg: WorldConf, media_dir: Path) -> PoolOutput:
         rng = np.random.default_rng([cfg.seed, 0, i])
         _build_source(cfg, src, rng, media_dir, out)
     return out
+
+
+def check_mc_styles(styles: list[str]) -> None:
+    """``world.mc_styles``: a non-empty list of known layouts."""
+    if not styles or set(styles) - set(MC_STYLES):
+        raise ConfigError(
+            f"world.mc_styles: expected a non-empty list of {sorted(MC_STYLES)}, got {list(styles)}"
+        )
+
+
+def pick_style(rng: np.random.Generator, styles: list[str]) -> str:
+    """One layout per multiple-choice question; a single layout draws nothing from ``rng``
+    (a world with one layout stays as it was)."""
+    return styles[0] if len(styles) == 1 else str(styles[int(rng.integers(0, len(styles)))])
 
 
 def _mix_for(cfg: WorldConf, src: SourceConf) -> dict[str, float]:
@@ -266,12 +282,13 @@ def _items(cfg, src, rng, clip: Clip, mix, static: bool, primary: str, counts: C
         text = str(rng.choice(qa.paraphrases))
         is_mc = bool(rng.random() < src.mc_share) and asked_as_mc(qa, cfg.n_options)
         options = make_options(rng, qa, cfg.n_options) if is_mc else []
+        style = pick_style(rng, cfg.mc_styles) if is_mc else "llava"
         answer = qa.answer
         if kind == "leaked":
             text = f"{qa.leak} {text}"
         elif kind == "wrong":
             answer = wrong_answer(rng, qa, options or None, cfg.wrong_answer)
-        items.append(Item(qa, text, answer, str(kind), options))
+        items.append(Item(qa, text, answer, str(kind), options, style))
         mc_flags.append(is_mc)
     # Near-duplicates come after their original: same question, same clip, same answer.
     for _ in range(len(kinds) - n_orig):
@@ -283,7 +300,7 @@ def _items(cfg, src, rng, clip: Clip, mix, static: bool, primary: str, counts: C
             others = [t for t in orig.qa.paraphrases if t != orig.text] or [orig.text]
             text = str(rng.choice(others))
         options = make_options(rng, orig.qa, cfg.n_options) if mc_flags[j] else []
-        items.append(Item(orig.qa, text, orig.qa.answer, "duplicate", options))
+        items.append(Item(orig.qa, text, orig.qa.answer, "duplicate", options, orig.style))
         mc_flags.append(mc_flags[j])
     return items, mc_flags
 
@@ -314,7 +331,7 @@ def _emit(cfg, name, bucket, clip, clip_id, rel, items, mc_flags, is_image, oe, 
             if it.options:
                 conv.append(
                     (
-                        llava_mc_question(it.text, it.options),
+                        mc_question(it.text, it.options, it.style),
                         llava_mc_answer(it.options, it.answer, cfg.mc_answer),
                     )
                 )

@@ -18,9 +18,9 @@ import numpy as np
 
 from gdo.utils.progress import progress
 from gdo.world.config import WorldConf
-from gdo.world.formats import conversation, llava_mc_answer, llava_mc_question
+from gdo.world.formats import conversation, llava_mc_answer, mc_question
 from gdo.world.media_io import write_png, write_video
-from gdo.world.pool_writer import SCENARIO_OF
+from gdo.world.pool_writer import SCENARIO_OF, pick_style
 from gdo.world.questions import asked_as_mc, check_question_mix, make_options, questions_for
 from gdo.world.scene import frames_hash, make_clip, render
 
@@ -96,7 +96,10 @@ def build_pretrain(
             if rng.random() < MC_SHARE and asked_as_mc(qa, cfg.n_options):
                 opts = make_options(rng, qa, cfg.n_options)
                 turns.append(
-                    (llava_mc_question(text, opts), llava_mc_answer(opts, qa.answer, cfg.mc_answer))
+                    (
+                        mc_question(text, opts, pick_style(rng, cfg.mc_styles)),
+                        llava_mc_answer(opts, qa.answer, cfg.mc_answer),
+                    )
                 )
             else:
                 turns.append((text, qa.answer))
