@@ -12,8 +12,9 @@ Numbers are not asserted (they move with the CPU and the seed); directions are:
 * time-reversed clips: every trained model scores lower on temporal questions when the
   benchmark clips play backwards.
 
-``make test-slow ARGS=tests/test_demo_protocol.py``: 23 min 54 s on a 2-core CPU machine
-with another demo run alongside (the 3,000-sample protocol; ~16 min alone at 2,000).
+``make test-slow ARGS=tests/test_demo_protocol.py``: 26 min 38 s on a 2-core CPU machine
+with a ``demo_seeds`` run alongside (code of dc5b21a: four prompt layouts, letters balanced
+per question type; ~16 min alone under the earlier 2,000-sample protocol).
 """
 
 from __future__ import annotations
