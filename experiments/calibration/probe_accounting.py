@@ -43,7 +43,7 @@ from gdo.evaluation.prompts import build_prompt  # noqa: E402
 from gdo.media.sampling import uniform_indices  # noqa: E402
 from gdo.models.inputs import pad_batch  # noqa: E402
 from gdo.world.formats import llava_mc_answer, mc_question  # noqa: E402
-from gdo.world.questions import TEMPLATES, make_options, questions_for  # noqa: E402
+from gdo.world.questions import TEMPLATES, asked_as_mc, make_options, questions_for  # noqa: E402
 from gdo.world.scene import Clip, Obj, make_clip, render  # noqa: E402
 
 ROUTES = {"last": {"order": "last", "change": "end"}, "two": {"order": "first", "change": "end"}}
@@ -136,7 +136,7 @@ def static_sample(rng, scene, frames, bench: bool = False, pos=None, leaked=Fals
     text = str(rng.choice(qa.paraphrases))
     if leaked:  # the answer stated in the question, as the world's pre-training split has it
         text = f"{qa.leak} {text}"
-    if rng.random() < 0.3 and len(qa.space) >= 4:
+    if rng.random() < 0.3 and asked_as_mc(qa, 4):
         opts = make_options(rng, qa, 4)
         return {"question": mc_question(text, opts), "media_kind": kind, "frames": fr,
                 "answer": llava_mc_answer(opts, qa.answer, "letter_text"), "leak": leaked}  # fmt: skip
