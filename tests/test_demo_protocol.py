@@ -1,6 +1,6 @@
 """The demo's protocol end to end on a reduced world, asserting the direction of each control.
 
-One seed, Uni-10x and Temp+ only, suites of 150 questions instead of 300: the world, base
+One seed, Uni-10x and Temp+ only, suites of 225 questions instead of 450: the world, base
 model, describe pass and budgets are the demo's, so the effect the controls test is there.
 Numbers are not asserted (they move with the CPU and the seed); directions are:
 
@@ -29,10 +29,10 @@ import pandas as pd
 import pytest
 
 REDUCED = [
-    "world.benchmarks.mvbench_per_subtask=30",
-    "world.benchmarks.videomme_videos=150",
-    "world.benchmarks.mlvu=150",
-    "world.benchmarks.lvbench_videos=150",
+    "world.benchmarks.mvbench_per_subtask=75",
+    "world.benchmarks.videomme_videos=225",
+    "world.benchmarks.mlvu=225",
+    "world.benchmarks.lvbench_videos=225",
     "run.goals=[uniform,temp_plus]",
     "logger=none",
     "eval.frontier.plots=false",
