@@ -342,3 +342,26 @@ def test_multiple_choice_styles_are_read_back_by_the_pool_reader(tmp_path: Path)
             )
             seen[_style_of(row.question)] += 1
     assert set(seen) == set(styles), seen
+
+
+def test_demo_suites_ask_only_the_measured_types_with_300_or_more_each() -> None:
+    """The demo's suites ask appearance order, state change and colour only: existence was
+    at chance for every model, and a two-valued count let selection pick one answer
+    (experiments/calibration, section 10). Each suite keeps >= 300 questions."""
+    from gdo.world.benchmarks import MLVU_QTYPE, MVBENCH_QTYPE
+
+    b = compose(["world=demo"]).world.benchmarks
+    asked = {
+        "mvbench": {MVBENCH_QTYPE[s] for s in b.mvbench_subtasks},
+        "videomme": set(b.videomme_qtypes),
+        "mlvu": {MLVU_QTYPE[t] for t in b.mlvu_tasks},
+        "lvbench": set(b.lvbench_qtypes),
+    }
+    assert all(q == {"appearance_order", "state_change", "colour"} for q in asked.values()), asked
+    sizes = {
+        "mvbench": b.mvbench_per_subtask * len(b.mvbench_subtasks),
+        "videomme": b.videomme_videos * b.videomme_questions_per_video,
+        "mlvu": b.mlvu,
+        "lvbench": b.lvbench_videos * b.lvbench_questions_per_video,
+    }
+    assert min(sizes.values()) >= 300, sizes
