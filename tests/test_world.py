@@ -365,3 +365,20 @@ def test_demo_suites_ask_only_the_measured_types_with_300_or_more_each() -> None
         "lvbench": b.lvbench_videos * b.lvbench_questions_per_video,
     }
     assert min(sizes.values()) >= 300, sizes
+
+
+def test_clean_counts_script_draws_the_truth_of_a_real_world(world: Path) -> None:
+    """experiments/calibration/clean_counts.py stubs rendering and the media writers to count a
+    world's questions in seconds; that is only sound while they draw nothing from the world's
+    rng, so its truth table must equal the real world's, question by question."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "experiments/calibration/clean_counts.py"
+    spec = importlib.util.spec_from_file_location("clean_counts", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seed = int(compose(["world=small"]).world.seed)
+    drawn = module.truth_without_media("small", seed)[module.KEY].reset_index(drop=True)
+    real = pd.read_parquet(world / "truth.parquet").drop_duplicates("uid")[module.KEY]
+    pd.testing.assert_frame_equal(drawn, real.reset_index(drop=True))
+    assert drawn["temporal"].any() and (drawn["waste"] != "none").any()
