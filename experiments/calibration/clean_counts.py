@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -39,21 +40,15 @@ def _seeds(spec: str) -> list[int]:
 def truth_without_media(world: str, seed: int) -> pd.DataFrame:
     """The pool's truth table of ``world=<world> world.seed=<seed>``, nothing rendered."""
     hashes = iter(range(1 << 62))
-    stubs = {
-        "render": lambda clip, scene: np.zeros((1, 1, 1, 3), np.uint8),
-        "write_png": lambda path, image: path,
-        "write_video": lambda path, frames, duration, codec="mp4v": path,
-        "frames_hash": lambda frames: str(next(hashes)),
-    }
-    saved = {name: getattr(writer, name) for name in stubs}
-    try:
-        for name, stub in stubs.items():
-            setattr(writer, name, stub)
-        cfg = compose_root([f"world={world}", f"world.seed={seed}"])
+    cfg = compose_root([f"world={world}", f"world.seed={seed}"])
+    with patch.multiple(
+        writer,
+        render=lambda clip, scene: np.zeros((1, 1, 1, 3), np.uint8),
+        write_png=lambda path, image: path,
+        write_video=lambda path, frames, duration, codec="mp4v": path,
+        frames_hash=lambda frames: str(next(hashes)),
+    ):
         out = writer.build_pool(to_world_conf(cfg.world), Path("/nonexistent"))
-    finally:
-        for name, fn in saved.items():
-            setattr(writer, name, fn)
     return pd.DataFrame(out.truth).drop_duplicates("uid")
 
 
@@ -64,6 +59,8 @@ def main() -> None:
     p.add_argument("--truth", type=Path, help="a generated world's truth.parquet to check against")
     a = p.parse_args()
     seeds = _seeds(a.seeds)
+    if a.truth is not None and len(seeds) != 1:
+        p.error("--truth checks one world seed")
     counts = []
     print("| world seed | questions | clean temporal | appearance order | state change |")
     print("|---|---|---|---|---|")
@@ -83,8 +80,6 @@ def main() -> None:
             f"5th-95th percentile {np.percentile(c, 5):.0f}-{np.percentile(c, 95):.0f}, max {c.max()}"
         )
     if a.truth is not None:
-        if len(seeds) != 1:
-            sys.exit("--truth checks one world seed")
         real = pd.read_parquet(a.truth).drop_duplicates("uid")[KEY]
         same = t[KEY].reset_index(drop=True).equals(real.reset_index(drop=True))
         print(f"\n{a.truth}: {'identical' if same else 'DIFFERENT'} ({len(real):,} questions)")

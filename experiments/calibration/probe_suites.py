@@ -17,7 +17,6 @@ Uni-10x's (gdo.frontier.peak).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,17 +26,17 @@ from gdo.evaluation.aggregate import RULES
 from gdo.frontier.bootstrap import paired_bootstrap_delta
 from gdo.frontier.peak import peak_match, reduction
 from gdo.frontier.pooled import KIND as POOLED
+from gdo.frontier.table import load_predictions
 
 SUITES = ("all", "lvbench", "mlvu", "mvbench", "videomme", "temporal")
 
 
 def _records(folder: Path, truth: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for f in folder.glob("*.jsonl"):
-        for line in f.read_text().splitlines():
-            r = json.loads(line)
-            rows.append((f.stem.split(".")[0], r["qid"], bool(r["correct"])))
-    df = pd.DataFrame(rows, columns=["benchmark", "qid", "correct"])
+    frames = [
+        load_predictions(folder, b)[["qid", "correct"]].assign(benchmark=b)
+        for b in truth["benchmark"].unique()
+    ]
+    df = pd.concat(frames, ignore_index=True).astype({"correct": bool})
     return df.merge(truth, on=["benchmark", "qid"]).sort_values(["benchmark", "qid"])
 
 
